@@ -1,0 +1,294 @@
+//! `ik-studio dataset …`
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use ik_studio::data::{self, Dataset, PairBy, RosImportOptions, SampleConfig};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::robot_args::RobotArgs;
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct DatasetArgs {
+    #[command(subcommand)]
+    action: Option<DatasetAction>,
+    #[command(flatten)]
+    sample: SampleArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum DatasetAction {
+    /// Import poses and joint states recorded with `ros2 topic echo --csv`.
+    ImportRos(ImportRosArgs),
+    /// Write a dataset's splits as .npy arrays (float64) plus meta.json.
+    ExportNpy(ExportNpyArgs),
+    /// Make a dataset from a NumPy joints array (n × dof) and optional poses (n × 7).
+    ImportNpy(ImportNpyArgs),
+    /// Print a dataset's header.
+    Info(InfoArgs),
+}
+
+/// Sample a dataset: uniform joints within limits, tip inside the workspace box,
+/// no self- or table-collision.
+#[derive(Args, Debug)]
+struct SampleArgs {
+    #[command(flatten)]
+    robot: RobotArgs,
+    /// Workspace box: small or full (see `ik-studio robots`).
+    #[arg(long, default_value = "full")]
+    workspace: String,
+    /// Number of samples (all splits together).
+    #[arg(long, required = true)]
+    samples: Option<usize>,
+    /// Output file (.ikd).
+    #[arg(long, required = true)]
+    out: Option<PathBuf>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value_t = 0.10)]
+    test_fraction: f64,
+    #[arg(long, default_value_t = 0.01)]
+    val_fraction: f64,
+    /// Keep colliding configurations too.
+    #[arg(long)]
+    no_collision_check: bool,
+    /// Also export the splits as .npy files into this folder.
+    #[arg(long)]
+    npy: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct ImportRosArgs {
+    /// kinematics_pose.csv
+    #[arg(long)]
+    poses: PathBuf,
+    /// joint_states.csv
+    #[arg(long)]
+    joints: PathBuf,
+    #[command(flatten)]
+    robot: RobotArgs,
+    #[arg(long)]
+    out: PathBuf,
+    /// Pair rows by nearest timestamp or by row index.
+    #[arg(long, value_enum, default_value_t = PairMode::Time)]
+    pair_by: PairMode,
+    /// Largest time difference of a pair, milliseconds.
+    #[arg(long, default_value_t = 5.0)]
+    max_dt_ms: f64,
+    /// Drop pairs whose recorded position is farther than this from FK of the joints, mm.
+    #[arg(long, default_value_t = 1.0)]
+    max_fk_deviation_mm: f64,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum PairMode {
+    Time,
+    Index,
+}
+
+#[derive(Args, Debug)]
+struct ExportNpyArgs {
+    /// Dataset file (.ikd).
+    #[arg(long)]
+    data: PathBuf,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct ImportNpyArgs {
+    /// Joints array, shape (n, dof), float64 or float32.
+    #[arg(long)]
+    joints: PathBuf,
+    /// Poses array, shape (n, 7): x y z qx qy qz qw. Computed by FK when absent.
+    #[arg(long)]
+    poses: Option<PathBuf>,
+    #[command(flatten)]
+    robot: RobotArgs,
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 0.10)]
+    test_fraction: f64,
+    #[arg(long, default_value_t = 0.01)]
+    val_fraction: f64,
+}
+
+#[derive(Args, Debug)]
+struct InfoArgs {
+    /// Dataset file (.ikd).
+    data: PathBuf,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &DatasetArgs) -> anyhow::Result<()> {
+    match &args.action {
+        None => sample(&args.sample),
+        Some(DatasetAction::ImportRos(a)) => import_ros(a),
+        Some(DatasetAction::ExportNpy(a)) => {
+            let dataset = data::read_dataset(&a.data)?;
+            data::export_npy(&dataset, &a.out)?;
+            println!("wrote {} samples as .npy to {}", dataset.len(), a.out.display());
+            Ok(())
+        }
+        Some(DatasetAction::ImportNpy(a)) => {
+            let robot = a.robot.load()?;
+            let dataset =
+                data::import_npy(&robot, &a.joints, a.poses.as_deref(), (a.test_fraction, a.val_fraction))?;
+            data::write_dataset(&dataset, &a.out)?;
+            println!("imported {} samples into {}", dataset.len(), a.out.display());
+            Ok(())
+        }
+        Some(DatasetAction::Info(a)) => {
+            let meta = data::read_meta(&a.data)?;
+            if a.json {
+                super::print_json(&meta)
+            } else {
+                println!("{}", serde_json::to_string_pretty(&meta)?);
+                Ok(())
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SampleSummary {
+    out: PathBuf,
+    robot: String,
+    workspace: String,
+    count: usize,
+    train: usize,
+    test: usize,
+    val: usize,
+    candidates: u64,
+    acceptance_rate: f64,
+    outside_workspace: u64,
+    in_collision: u64,
+    sample_seconds: f64,
+    write_seconds: f64,
+    bytes: u64,
+}
+
+fn sample(args: &SampleArgs) -> anyhow::Result<()> {
+    let robot = args.robot.load()?;
+    let workspace = robot.workspace(&args.workspace)?.clone();
+    let (count, out) = (args.samples.context("--samples is required")?, args.out.as_ref().context("--out is required")?);
+    anyhow::ensure!(count > 0, "--samples must be positive");
+    let config = SampleConfig {
+        count,
+        seed: args.seed,
+        test_fraction: args.test_fraction,
+        val_fraction: args.val_fraction,
+        check_collisions: !args.no_collision_check,
+    };
+    let bar = progress_bar(count as u64, "sampling", args.json);
+    let (dataset, report) = data::sample_dataset(&robot, &workspace, &config, &|n| bar.set_position(n as u64))?;
+    bar.finish_and_clear();
+
+    let written = Instant::now();
+    data::write_dataset(&dataset, out)?;
+    if let Some(dir) = &args.npy {
+        data::export_npy(&dataset, dir)?;
+    }
+    let splits = &dataset.meta.splits;
+    let summary = SampleSummary {
+        out: out.clone(),
+        robot: robot.name.clone(),
+        workspace: workspace.name.clone(),
+        count,
+        train: splits.train.len(),
+        test: splits.test.len(),
+        val: splits.val.len(),
+        candidates: report.candidates,
+        acceptance_rate: report.acceptance_rate(),
+        outside_workspace: report.outside_workspace,
+        in_collision: report.in_collision,
+        sample_seconds: report.seconds,
+        write_seconds: written.elapsed().as_secs_f64(),
+        bytes: file_size(out),
+    };
+    if args.json {
+        return super::print_json(&summary);
+    }
+    println!(
+        "{} samples of {} in workspace '{}' → {} ({:.1} MB)",
+        summary.count,
+        summary.robot,
+        summary.workspace,
+        out.display(),
+        summary.bytes as f64 / 1e6
+    );
+    println!("  splits: train {}, test {}, val {}", summary.train, summary.test, summary.val);
+    println!(
+        "  candidates {}, accepted {:.1} % (outside workspace {}, in collision {})",
+        summary.candidates,
+        summary.acceptance_rate * 100.0,
+        summary.outside_workspace,
+        summary.in_collision
+    );
+    println!("  sampled in {:.3} s, written in {:.3} s", summary.sample_seconds, summary.write_seconds);
+    Ok(())
+}
+
+fn import_ros(args: &ImportRosArgs) -> anyhow::Result<()> {
+    let robot = args.robot.load()?;
+    let opts = RosImportOptions {
+        pair_by: match args.pair_by {
+            PairMode::Time => PairBy::Timestamp,
+            PairMode::Index => PairBy::Index,
+        },
+        max_dt: args.max_dt_ms / 1000.0,
+        max_fk_deviation: args.max_fk_deviation_mm / 1000.0,
+        ..RosImportOptions::default()
+    };
+    let (dataset, report) = data::import_ros_csv(&robot, &args.poses, &args.joints, &opts)?;
+    data::write_dataset(&dataset, &args.out)?;
+    if args.json {
+        return super::print_json(&report);
+    }
+    print_import_report(&dataset, &report, &args.out);
+    Ok(())
+}
+
+fn print_import_report(dataset: &Dataset, r: &data::RosImportReport, out: &Path) {
+    println!("imported {} pairs into {}", r.imported, out.display());
+    println!("  pose rows {}, joint rows {}", r.pose_rows, r.joint_rows);
+    println!(
+        "  dropped: garbled pose rows {}, garbled joint rows {}, unpaired poses {}, unpaired joint rows {}, outside limits {}, FK mismatch {}",
+        r.garbled_pose_rows, r.garbled_joint_rows, r.unpaired_pose_rows, r.unpaired_joint_rows, r.out_of_limits, r.fk_mismatch
+    );
+    println!("  max |recorded − FK| {:.3e} m, max |Δt| {:.3} ms", r.max_fk_deviation, r.max_dt * 1000.0);
+    let s = &dataset.meta.splits;
+    println!("  splits: train {}, test {}, val {}", s.train.len(), s.test.len(), s.val.len());
+    for e in &r.examples {
+        println!("  - {e}");
+    }
+}
+
+fn progress_bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}

@@ -1,0 +1,57 @@
+//! The command line: a thin layer of clap commands over the library.
+
+mod dataset;
+mod fk;
+mod robot_args;
+mod robots;
+mod vectors;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Neural inverse kinematics studio. Without a command it opens the visualizer.
+#[derive(Parser)]
+#[command(name = "ik-studio", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the built-in robots: chain, dof, limits, workspaces.
+    Robots(robots::RobotsArgs),
+    /// Forward kinematics: end-effector pose `x y z qx qy qz qw` for joint values.
+    Fk(fk::FkArgs),
+    /// Sample a dataset (with test/validation splits), or import/export/inspect one.
+    Dataset(dataset::DatasetArgs),
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Robots(args)) => robots::run(&args),
+        Some(Command::Fk(args)) => fk::run(&args),
+        Some(Command::Dataset(args)) => dataset::run(&args),
+        None => open_studio(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the error and its causes.
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_studio() -> anyhow::Result<()> {
+    anyhow::bail!("this build has no visualizer (build with the default `viewer` feature); see `ik-studio --help`")
+}
+
+/// Prints a JSON value on one line.
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! Kinematics in f64: URDF parsing into a tree, chains between two links,
+//! forward kinematics (single, batched), the geometric Jacobian and a capsule
+//! collision model.
+
+mod chain;
+mod collision;
+mod error;
+mod fk;
+mod pose;
+mod tree;
+
+pub use chain::{Chain, ChainJoint, ChainLink, JointLimits};
+pub use collision::{CollisionModel, CollisionScratch, Table, segment_distance_sq};
+pub use error::KinematicsError;
+pub use pose::{Pose, orientation_error_deg, position_error_mm};
+pub use tree::{JointKind, KinematicTree, TreeJoint, TreeLink};

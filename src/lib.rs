@@ -1,0 +1,17 @@
+//! ik-studio: neural inverse kinematics for any serial chain described by a URDF.
+//!
+//! The library holds the data model and the logic; the command line (`src/cli`)
+//! and the Bevy studio (`src/app`, feature `viewer`) are thin front ends over it.
+//!
+//! * [`kinematics`]: URDF → kinematic tree → chain, forward kinematics, Jacobian,
+//!   capsule collision model.
+//! * [`robots`]: the built-in robots (OpenManipulator-X, NICOL right/left arm).
+//! * [`data`]: dataset sampling, the `.ikd` file format, `.npy` export, ROS CSV import.
+
+pub mod atomic_file;
+pub mod data;
+pub mod kinematics;
+pub mod robots;
+
+pub use kinematics::{Chain, KinematicTree, KinematicsError, Pose};
+pub use robots::Robot;

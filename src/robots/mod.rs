@@ -1,0 +1,192 @@
+//! The robot registry: built-in robots (their URDFs ship inside the binary)
+//! and any chain of a user URDF, each with limits, workspaces and a collision model.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use nalgebra::Vector3;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::kinematics::{Chain, CollisionModel, KinematicTree, KinematicsError, Table};
+
+/// An axis-aligned box for end-effector positions, in the chain's base frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Workspace {
+    pub name: String,
+    pub min: [f64; 3],
+    pub max: [f64; 3],
+}
+
+impl Workspace {
+    pub fn new(name: &str, min: [f64; 3], max: [f64; 3]) -> Self {
+        Self { name: name.to_string(), min, max }
+    }
+
+    #[inline]
+    pub fn contains(&self, p: &Vector3<f64>) -> bool {
+        (0..3).all(|i| p[i] >= self.min[i] && p[i] <= self.max[i])
+    }
+
+    pub fn center(&self) -> [f64; 3] {
+        std::array::from_fn(|i| 0.5 * (self.min[i] + self.max[i]))
+    }
+}
+
+/// Where a robot came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RobotSource {
+    Builtin,
+    Urdf(PathBuf),
+}
+
+/// A robot ready for kinematics: one chain of a URDF with its workspaces.
+#[derive(Debug, Clone)]
+pub struct Robot {
+    /// `omx`, `nicol-right`, … or the URDF's robot name for user files.
+    pub name: String,
+    pub summary: String,
+    pub source: RobotSource,
+    pub tree: Arc<KinematicTree>,
+    pub chain: Chain,
+    pub workspaces: Vec<Workspace>,
+    pub collision: CollisionModel,
+}
+
+#[derive(Debug, Error)]
+pub enum RobotError {
+    #[error("unknown robot '{0}'; built-in robots: omx, nicol-right, nicol-left (or use --urdf PATH --base LINK --tip LINK)")]
+    Unknown(String),
+    #[error("robot '{robot}' has no workspace '{name}'; it has: {known}")]
+    UnknownWorkspace { robot: String, name: String, known: String },
+    #[error(transparent)]
+    Kinematics(#[from] KinematicsError),
+}
+
+struct BuiltinSpec {
+    name: &'static str,
+    summary: &'static str,
+    urdf: &'static str,
+    base: &'static str,
+    tip: &'static str,
+    table: Table,
+    workspaces: &'static [(&'static str, [f64; 3], [f64; 3])],
+}
+
+const OMX_URDF: &str = include_str!("../../robots/omx.urdf");
+const NICOL_URDF: &str = include_str!("../../robots/nicol.urdf");
+
+/// NICOL's tabletop (robots/nicol.urdf): 1 m deep, 2 m wide, in front of the torso.
+const NICOL_TABLE: Table = Table { z: 0.8, min_xy: [0.0, -1.0], max_xy: [1.0, 1.0] };
+
+const BUILTIN: &[BuiltinSpec] = &[
+    BuiltinSpec {
+        name: "omx",
+        summary: "ROBOTIS OpenManipulator-X, 4 DoF; world = the controller's pose frame, 0.017 m below link1",
+        urdf: OMX_URDF,
+        base: "world",
+        tip: "end_effector_link",
+        // The robot stands on a large table.
+        table: Table { z: 0.0, min_xy: [-1.0, -1.0], max_xy: [1.0, 1.0] },
+        // Small: in front of the robot, where it works; Full: everything above the table it can reach.
+        workspaces: &[
+            ("small", [0.10, -0.20, 0.0], [0.35, 0.20, 0.30]),
+            ("full", [-0.40, -0.40, 0.0], [0.40, 0.40, 0.46]),
+        ],
+    },
+    BuiltinSpec {
+        name: "nicol-right",
+        summary: "NICOL right arm, 8 DoF, world → r_laser; tabletop at z = 0.8 m",
+        urdf: NICOL_URDF,
+        base: "world",
+        tip: "r_laser",
+        table: NICOL_TABLE,
+        workspaces: &[("small", [0.2, -0.9, 0.8], [0.85, 0.0, 1.4]), ("full", [0.2, -0.9, 0.8], [0.85, 0.48, 1.4])],
+    },
+    BuiltinSpec {
+        name: "nicol-left",
+        summary: "NICOL left arm, 8 DoF, world → l_laser; tabletop at z = 0.8 m",
+        urdf: NICOL_URDF,
+        base: "world",
+        tip: "l_laser",
+        table: NICOL_TABLE,
+        // Small mirrors the right arm's; Full is the paper's left-arm box.
+        workspaces: &[("small", [0.2, 0.0, 0.8], [0.85, 0.9, 1.4]), ("full", [0.2, -0.478, 0.8], [0.848, 0.9, 1.4])],
+    },
+];
+
+/// Names of the built-in robots.
+pub fn builtin_names() -> Vec<&'static str> {
+    BUILTIN.iter().map(|b| b.name).collect()
+}
+
+/// A built-in robot by name.
+pub fn builtin(name: &str) -> Result<Robot, RobotError> {
+    let spec = BUILTIN.iter().find(|b| b.name == name).ok_or_else(|| RobotError::Unknown(name.to_string()))?;
+    let tree = Arc::new(KinematicTree::from_urdf_str(spec.urdf)?);
+    let chain = Chain::from_tree(&tree, spec.base, spec.tip)?;
+    let collision = CollisionModel::from_urdf(&tree, &chain, Some(spec.table));
+    Ok(Robot {
+        name: spec.name.to_string(),
+        summary: spec.summary.to_string(),
+        source: RobotSource::Builtin,
+        workspaces: spec.workspaces.iter().map(|(n, lo, hi)| Workspace::new(n, *lo, *hi)).collect(),
+        tree,
+        chain,
+        collision,
+    })
+}
+
+/// The chain `base → tip` of a user URDF. Its one workspace, `full`, is the
+/// bounding box of the tip over random configurations; no table is assumed.
+pub fn from_urdf_file(path: &Path, base: &str, tip: &str) -> Result<Robot, RobotError> {
+    let tree = Arc::new(KinematicTree::from_file(path)?);
+    let chain = Chain::from_tree(&tree, base, tip)?;
+    let collision = CollisionModel::from_urdf(&tree, &chain, None);
+    Ok(Robot {
+        name: tree.name.clone(),
+        summary: format!("{} ({base} → {tip}) from {}", tree.name, path.display()),
+        source: RobotSource::Urdf(path.to_path_buf()),
+        workspaces: vec![reach_box(&chain)],
+        tree,
+        chain,
+        collision,
+    })
+}
+
+impl Robot {
+    pub fn workspace(&self, name: &str) -> Result<&Workspace, RobotError> {
+        self.workspaces.iter().find(|w| w.name == name).ok_or_else(|| RobotError::UnknownWorkspace {
+            robot: self.name.clone(),
+            name: name.to_string(),
+            known: self.workspaces.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    /// The largest workspace (the last one listed).
+    pub fn default_workspace(&self) -> &Workspace {
+        self.workspaces.last().expect("every robot has a workspace")
+    }
+}
+
+/// Bounding box of the tip over 20,000 random configurations within limits.
+fn reach_box(chain: &Chain) -> Workspace {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut min = [f64::INFINITY; 3];
+    let mut max = [f64::NEG_INFINITY; 3];
+    let mut q = vec![0.0; chain.dof()];
+    for _ in 0..20_000 {
+        for (v, j) in q.iter_mut().zip(&chain.joints) {
+            *v = rng.random_range(j.limits.lower..=j.limits.upper);
+        }
+        let p = chain.fk_unchecked(&q).translation.vector;
+        for i in 0..3 {
+            min[i] = min[i].min(p[i]);
+            max[i] = max[i].max(p[i]);
+        }
+    }
+    Workspace::new("full", min, max)
+}
