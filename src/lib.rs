@@ -7,11 +7,13 @@
 //!   capsule collision model.
 //! * [`robots`]: the built-in robots (OpenManipulator-X, NICOL right/left arm).
 //! * [`data`]: dataset sampling, the `.ikd` file format, `.npy` export, ROS CSV import.
+//! * [`solvers`]: one interface over every IK solver (numeric, …).
 
 pub mod atomic_file;
 pub mod data;
 pub mod kinematics;
 pub mod robots;
+pub mod solvers;
 
 pub use kinematics::{Chain, KinematicTree, KinematicsError, Pose};
 pub use robots::Robot;

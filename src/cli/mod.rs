@@ -4,6 +4,7 @@ mod dataset;
 mod fk;
 mod robot_args;
 mod robots;
+mod studio;
 mod vectors;
 
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ enum Command {
     Fk(fk::FkArgs),
     /// Sample a dataset (with test/validation splits), or import/export/inspect one.
     Dataset(dataset::DatasetArgs),
+    /// Open the studio (the default without a command), optionally scripted.
+    Studio(studio::StudioArgs),
 }
 
 pub fn run() -> ExitCode {
@@ -34,7 +37,8 @@ pub fn run() -> ExitCode {
         Some(Command::Robots(args)) => robots::run(&args),
         Some(Command::Fk(args)) => fk::run(&args),
         Some(Command::Dataset(args)) => dataset::run(&args),
-        None => open_studio(),
+        Some(Command::Studio(args)) => studio::run(&args),
+        None => studio::run(&studio::StudioArgs::default()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,10 +48,6 @@ pub fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn open_studio() -> anyhow::Result<()> {
-    anyhow::bail!("this build has no visualizer (build with the default `viewer` feature); see `ik-studio --help`")
 }
 
 /// Prints a JSON value on one line.

@@ -13,4 +13,4 @@ pub use chain::{Chain, ChainJoint, ChainLink, JointLimits};
 pub use collision::{CollisionModel, CollisionScratch, Table, segment_distance_sq};
 pub use error::KinematicsError;
 pub use pose::{Pose, orientation_error_deg, position_error_mm};
-pub use tree::{JointKind, KinematicTree, TreeJoint, TreeLink};
+pub use tree::{JointKind, KinematicTree, TreeJoint, TreeLink, origin_isometry};

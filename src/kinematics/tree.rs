@@ -182,7 +182,7 @@ pub(crate) fn joint_motion(kind: JointKind, axis: &Unit<Vector3<f64>>, q: f64) -
 }
 
 /// URDF origin (xyz, roll-pitch-yaw) as an isometry.
-pub(crate) fn origin_isometry(pose: &urdf_rs::Pose) -> Isometry3<f64> {
+pub fn origin_isometry(pose: &urdf_rs::Pose) -> Isometry3<f64> {
     let [x, y, z] = pose.xyz.0;
     let [roll, pitch, yaw] = pose.rpy.0;
     Isometry3::from_parts(Translation3::new(x, y, z), UnitQuaternion::from_euler_angles(roll, pitch, yaw))

@@ -1,0 +1,72 @@
+//! Scripted runs: save a screenshot, sweep the target around a circle (a
+//! continuous drag), report frame times, and quit after N frames.
+
+use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, save_to_disk};
+use nalgebra::{Isometry3, Translation3};
+
+use super::StudioOptions;
+use super::target::{Target, TargetMoved};
+
+/// Frame times of this run, seconds.
+#[derive(Resource, Default)]
+pub struct FrameTimes(pub Vec<f32>);
+
+/// Where the target circle starts (set on the first animated frame).
+#[derive(Resource, Default)]
+struct SweepOrigin(Option<Isometry3<f64>>);
+
+pub struct CapturePlugin;
+
+impl Plugin for CapturePlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<FrameTimes>()
+            .init_resource::<SweepOrigin>()
+            .add_systems(Update, (sweep_target, record_and_finish).chain());
+    }
+}
+
+fn sweep_target(
+    options: Res<StudioOptions>,
+    time: Res<Time>,
+    mut origin: ResMut<SweepOrigin>,
+    mut target: ResMut<Target>,
+    mut moved: MessageWriter<TargetMoved>,
+) {
+    if !options.sweep_target {
+        return;
+    }
+    let start = *origin.0.get_or_insert(target.pose);
+    let phase = time.elapsed_secs_f64() * 1.5;
+    let offset = nalgebra::Vector3::new(0.0, phase.cos() - 1.0, phase.sin()) * 0.05;
+    let pose = Isometry3::from_parts(Translation3::from(start.translation.vector + offset), start.rotation);
+    target.pose = pose;
+    moved.write(TargetMoved { pose });
+}
+
+fn record_and_finish(
+    mut commands: Commands,
+    options: Res<StudioOptions>,
+    time: Res<Time>,
+    mut frames: ResMut<FrameTimes>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    frames.0.push(time.delta_secs());
+    let n = frames.0.len() as u32;
+    let Some(last) = options.exit_after_frames else { return };
+    if let Some(path) = &options.screenshot
+        && n + 10 == last
+    {
+        commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path.clone()));
+    }
+    if n >= last {
+        // Skip the first frames (start-up, shader compilation).
+        let mut times: Vec<f32> = frames.0.iter().skip(30).copied().collect();
+        if !times.is_empty() {
+            times.sort_by(f32::total_cmp);
+            let at = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize] * 1000.0;
+            println!("frames {}  frame time median {:.2} ms  p99 {:.2} ms  max {:.2} ms", times.len(), at(0.5), at(0.99), at(1.0));
+        }
+        exit.write(AppExit::Success);
+    }
+}

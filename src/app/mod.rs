@@ -1,0 +1,83 @@
+//! The studio: a Bevy app made of one plugin per capability over the library.
+//!
+//! Data flows one way: UI input → [`target::TargetMoved`] → [`solve`] request →
+//! background task → [`solve::SolveFinished`] → arm state → scene and panels.
+
+mod camera;
+mod capture;
+mod convert;
+mod panels;
+mod robot;
+mod scene;
+mod solve;
+mod target;
+mod urdf_visuals;
+
+use std::path::PathBuf;
+
+use bevy::prelude::*;
+use bevy::window::WindowResolution;
+use bevy_egui::EguiPlugin;
+
+pub use robot::RobotChoice;
+use robot::RobotPlugin;
+use solve::SolvePlugin;
+use target::TargetPlugin;
+
+/// How the studio starts.
+#[derive(Debug, Clone, Resource)]
+pub struct StudioOptions {
+    pub robot: RobotChoice,
+    /// Save a screenshot of the window to this file…
+    pub screenshot: Option<PathBuf>,
+    /// …and quit after this many frames (for scripted runs).
+    pub exit_after_frames: Option<u32>,
+    /// egui scale (presentation mode uses 1.6).
+    pub ui_scale: f32,
+    /// Move the target around a small circle every frame (demo / frame-time benchmark).
+    pub sweep_target: bool,
+}
+
+impl Default for StudioOptions {
+    fn default() -> Self {
+        Self { robot: RobotChoice::Builtin("nicol-right".into()), screenshot: None, exit_after_frames: None, ui_scale: 1.0, sweep_target: false }
+    }
+}
+
+/// Opens the studio window and runs until it is closed.
+pub fn run(options: StudioOptions) -> anyhow::Result<()> {
+    let mut app = App::new();
+    app.add_plugins(DefaultPlugins.set(WindowPlugin {
+        primary_window: Some(Window {
+            title: "ik-studio".into(),
+            resolution: WindowResolution::new(1280, 800),
+            ..default()
+        }),
+        ..default()
+    }))
+    .add_plugins((EguiPlugin::default(), MeshPickingPlugin))
+    .add_plugins(StudioPlugins { options });
+    match app.run() {
+        AppExit::Success => Ok(()),
+        AppExit::Error(code) => anyhow::bail!("the studio exited with status {code}"),
+    }
+}
+
+/// Every capability of the studio (the window and rendering come from `DefaultPlugins`).
+pub struct StudioPlugins {
+    pub options: StudioOptions,
+}
+
+impl Plugin for StudioPlugins {
+    fn build(&self, app: &mut App) {
+        app.insert_resource(self.options.clone()).add_plugins((
+            scene::ScenePlugin,
+            camera::OrbitCameraPlugin,
+            RobotPlugin,
+            TargetPlugin,
+            SolvePlugin,
+            panels::PanelsPlugin,
+            capture::CapturePlugin,
+        ));
+    }
+}

@@ -1,0 +1,103 @@
+//! The egui side panel, one section per capability, plus the help overlay and
+//! keyboard shortcuts.
+
+mod robot_panel;
+mod solve_panel;
+
+use bevy::prelude::*;
+use bevy_egui::input::egui_wants_any_keyboard_input;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+
+pub use robot_panel::UrdfOpenState;
+
+use super::StudioOptions;
+
+/// UI state that belongs to no single capability.
+#[derive(Resource, Debug, Clone)]
+pub struct UiState {
+    pub show_help: bool,
+    pub presentation: bool,
+}
+
+pub struct PanelsPlugin;
+
+impl Plugin for PanelsPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<UrdfOpenState>()
+            .add_message::<robot_panel::ArmAction>()
+            .add_systems(Startup, init_ui)
+            .add_systems(Update, robot_panel::apply_arm_actions)
+            .add_systems(Update, shortcuts.run_if(not(egui_wants_any_keyboard_input)))
+            .add_systems(EguiPrimaryContextPass, draw_panels);
+    }
+}
+
+fn init_ui(mut commands: Commands, options: Res<StudioOptions>) {
+    commands.insert_resource(UiState { show_help: false, presentation: options.ui_scale > 1.2 });
+}
+
+/// Keys: F1 help, P presentation mode, R random reachable pose, Home reset.
+fn shortcuts(keys: Res<ButtonInput<KeyCode>>, mut ui: ResMut<UiState>, mut actions: MessageWriter<robot_panel::ArmAction>) {
+    if keys.just_pressed(KeyCode::F1) || keys.just_pressed(KeyCode::KeyH) {
+        ui.show_help = !ui.show_help;
+    }
+    if keys.just_pressed(KeyCode::KeyP) {
+        ui.presentation = !ui.presentation;
+    }
+    if keys.just_pressed(KeyCode::KeyR) {
+        actions.write(robot_panel::ArmAction::Random);
+    }
+    if keys.just_pressed(KeyCode::Home) {
+        actions.write(robot_panel::ArmAction::Home);
+    }
+}
+
+const SHORTCUTS: &[(&str, &str)] = &[
+    ("Left drag", "orbit the camera / drag a gizmo arrow or ring"),
+    ("Right / middle drag", "pan"),
+    ("Wheel", "zoom"),
+    ("R", "random reachable pose"),
+    ("Home", "home pose"),
+    ("P", "presentation mode (large UI)"),
+    ("F1 / H", "this help"),
+];
+
+fn draw_panels(mut contexts: EguiContexts, mut ui_state: ResMut<UiState>, mut robot: robot_panel::RobotPanel, mut solve: solve_panel::SolvePanel) -> Result {
+    let ctx = contexts.ctx_mut()?;
+    ctx.set_zoom_factor(if ui_state.presentation { 1.6 } else { 1.0 });
+    let mut root = egui::Ui::new(
+        ctx.clone(),
+        "studio".into(),
+        egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
+    );
+    egui::Panel::left("studio_panel").resizable(true).default_size(300.0).show(&mut root, |ui| {
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            ui.heading("ik-studio");
+            robot.robot_section(ui);
+            ui.separator();
+            solve.solver_section(ui);
+            ui.separator();
+            robot.joints_section(ui);
+            ui.separator();
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut ui_state.presentation, "presentation mode");
+                if ui.button("help (F1)").clicked() {
+                    ui_state.show_help = !ui_state.show_help;
+                }
+            });
+        });
+    });
+    robot.urdf_dialog(ctx);
+    if ui_state.show_help {
+        egui::Window::new("Keyboard and mouse").collapsible(false).show(ctx, |ui| {
+            egui::Grid::new("help").striped(true).show(ui, |ui| {
+                for (key, what) in SHORTCUTS {
+                    ui.strong(*key);
+                    ui.label(*what);
+                    ui.end_row();
+                }
+            });
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! Robot section (built-in robots, any URDF) and joint sliders (FK mode).
+
+use std::path::PathBuf;
+
+use bevy::ecs::system::SystemParam;
+use bevy::prelude::*;
+use bevy_egui::egui;
+use ik_studio::kinematics::KinematicTree;
+use ik_studio::robots;
+
+use crate::app::robot::{
+    ArmState, JointsEdited, RobotChoice, SelectRobot, StudioRobot, home_configuration, reachable_configuration,
+};
+use crate::app::target::{Target, TargetMoved};
+use crate::app::urdf_visuals::MeshSearchPath;
+
+/// Arm commands from buttons and shortcuts.
+#[derive(Message, Debug, Clone, Copy)]
+pub enum ArmAction {
+    Home,
+    /// Jump to a random reachable pose (FK mode).
+    Random,
+    /// Move the target to a random reachable pose and let the solver follow.
+    RandomTarget,
+}
+
+/// The "open a URDF" dialog: file, then base and tip links.
+#[derive(Resource, Default, Debug)]
+pub struct UrdfOpenState {
+    pub path: Option<PathBuf>,
+    pub links: Vec<String>,
+    pub base: String,
+    pub tip: String,
+    pub error: Option<String>,
+}
+
+#[derive(SystemParam)]
+pub struct RobotPanel<'w> {
+    studio: Res<'w, StudioRobot>,
+    arm: ResMut<'w, ArmState>,
+    edited: MessageWriter<'w, JointsEdited>,
+    select: MessageWriter<'w, SelectRobot>,
+    actions: MessageWriter<'w, ArmAction>,
+    urdf: ResMut<'w, UrdfOpenState>,
+    search: ResMut<'w, MeshSearchPath>,
+}
+
+impl RobotPanel<'_> {
+    pub fn robot_section(&mut self, ui: &mut egui::Ui) {
+        ui.label(egui::RichText::new("Robot").strong());
+        let current = self.studio.choice.label();
+        egui::ComboBox::from_id_salt("robot").selected_text(&current).show_ui(ui, |ui| {
+            for name in robots::builtin_names() {
+                if ui.selectable_label(current == name, name).clicked() && current != name {
+                    self.select.write(SelectRobot(RobotChoice::Builtin(name.into())));
+                }
+            }
+        });
+        let chain = &self.studio.robot.chain;
+        ui.label(format!("{} DoF, {} to {}", chain.dof(), chain.base, chain.tip));
+        if ui.button("Open URDF…").clicked() {
+            self.pick_urdf();
+        }
+        if !self.studio.warnings.is_empty() {
+            egui::CollapsingHeader::new(format!("{} warnings", self.studio.warnings.len())).show(ui, |ui| {
+                for w in &self.studio.warnings {
+                    ui.colored_label(egui::Color32::from_rgb(235, 180, 40), w);
+                }
+            });
+        }
+    }
+
+    pub fn joints_section(&mut self, ui: &mut egui::Ui) {
+        ui.label(egui::RichText::new("Joints (forward kinematics)").strong());
+        let chain = self.studio.robot.chain.clone();
+        if self.arm.q.len() != chain.dof() {
+            return;
+        }
+        let mut q = self.arm.q.clone();
+        let mut changed = false;
+        egui::Grid::new("joints").num_columns(2).show(ui, |ui| {
+            for (joint, value) in chain.joints.iter().zip(q.iter_mut()) {
+                ui.label(&joint.name);
+                ui.vertical(|ui| {
+                    let slider = egui::Slider::new(value, joint.limits.lower..=joint.limits.upper).fixed_decimals(3);
+                    changed |= ui.add(slider).changed();
+                    limit_bar(ui, (*value - joint.limits.lower) / joint.limits.span().max(1e-12));
+                });
+                ui.end_row();
+            }
+        });
+        if changed {
+            self.arm.q = q;
+            self.edited.write(JointsEdited);
+        }
+        ui.horizontal(|ui| {
+            if ui.button("Home").clicked() {
+                self.actions.write(ArmAction::Home);
+            }
+            if ui.button("Random pose").clicked() {
+                self.actions.write(ArmAction::Random);
+            }
+            if ui.button("Random target").on_hover_text("the solver follows").clicked() {
+                self.actions.write(ArmAction::RandomTarget);
+            }
+        });
+    }
+
+    fn pick_urdf(&mut self) {
+        let Some(path) = rfd::FileDialog::new().add_filter("URDF", &["urdf", "xml"]).pick_file() else { return };
+        *self.urdf = UrdfOpenState::default();
+        match KinematicTree::from_file(&path) {
+            Ok(tree) => {
+                let links: Vec<String> = tree.links.iter().map(|l| l.name.clone()).collect();
+                // Defaults: the root, and the last leaf in topological order.
+                let has_child = |i: usize| tree.joints.iter().any(|j| j.parent_link == i);
+                self.urdf.base = links[0].clone();
+                self.urdf.tip = (0..links.len()).rev().find(|&i| !has_child(i)).map(|i| links[i].clone()).unwrap_or_default();
+                self.urdf.links = links;
+            }
+            Err(e) => self.urdf.error = Some(e.to_string()),
+        }
+        self.urdf.path = Some(path);
+    }
+
+    /// Base and tip selection for an opened URDF.
+    pub fn urdf_dialog(&mut self, ctx: &egui::Context) {
+        let Some(path) = self.urdf.path.clone() else { return };
+        let mut open = true;
+        egui::Window::new("Open URDF").open(&mut open).show(ctx, |ui| {
+            ui.label(path.display().to_string());
+            if let Some(e) = &self.urdf.error {
+                ui.colored_label(egui::Color32::from_rgb(225, 60, 60), e);
+                return;
+            }
+            let urdf = &mut *self.urdf;
+            for (label, value) in [("base", &mut urdf.base), ("tip", &mut urdf.tip)] {
+                egui::ComboBox::from_label(label).selected_text(value.as_str()).show_ui(ui, |ui| {
+                    for link in &urdf.links {
+                        ui.selectable_value(value, link.clone(), link);
+                    }
+                });
+            }
+            if ui.button("Add mesh folder…").on_hover_text("where package:// meshes are found").clicked()
+                && let Some(dir) = rfd::FileDialog::new().pick_folder()
+            {
+                self.search.0.push(dir);
+            }
+            if ui.button("Load").clicked() {
+                let (base, tip) = (self.urdf.base.clone(), self.urdf.tip.clone());
+                self.select.write(SelectRobot(RobotChoice::Urdf { path: path.clone(), base, tip }));
+                self.urdf.path = None;
+            }
+        });
+        if !open {
+            self.urdf.path = None;
+        }
+    }
+}
+
+/// Position within the joint range; red near either limit.
+fn limit_bar(ui: &mut egui::Ui, fraction: f64) {
+    let near_limit = !(0.05..=0.95).contains(&fraction);
+    let color = if near_limit { egui::Color32::from_rgb(225, 60, 60) } else { egui::Color32::from_rgb(70, 140, 220) };
+    ui.add(egui::ProgressBar::new(fraction as f32).desired_height(4.0).desired_width(150.0).fill(color));
+}
+
+pub fn apply_arm_actions(
+    mut actions: MessageReader<ArmAction>,
+    studio: Res<StudioRobot>,
+    mut arm: ResMut<ArmState>,
+    mut target: ResMut<Target>,
+    mut moved: MessageWriter<TargetMoved>,
+    mut edited: MessageWriter<JointsEdited>,
+    mut draws: Local<u64>,
+) {
+    for action in actions.read() {
+        let q = match action {
+            ArmAction::Home => Some(home_configuration(&studio.robot)),
+            ArmAction::Random | ArmAction::RandomTarget => {
+                *draws += 1;
+                reachable_configuration(&studio.robot, *draws)
+            }
+        };
+        let Some(q) = q else { continue };
+        if matches!(action, ArmAction::RandomTarget) {
+            let pose = studio.robot.chain.fk_unchecked(&q);
+            target.pose = pose;
+            moved.write(TargetMoved { pose });
+        } else {
+            arm.q = q;
+            edited.write(JointsEdited);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! `ik-studio studio` (and `ik-studio` alone): the visualizer.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+#[derive(Args, Debug, Default)]
+pub struct StudioArgs {
+    /// Robot to show first: omx, nicol-right, nicol-left.
+    #[arg(long, default_value = "nicol-right", conflicts_with = "urdf")]
+    robot: Option<String>,
+    /// Open a URDF instead (with --base and --tip).
+    #[arg(long, requires_all = ["base", "tip"])]
+    urdf: Option<PathBuf>,
+    #[arg(long, requires = "urdf")]
+    base: Option<String>,
+    #[arg(long, requires = "urdf")]
+    tip: Option<String>,
+    /// Save a screenshot (PNG) shortly before --exit-after-frames.
+    #[arg(long, requires = "exit_after_frames")]
+    screenshot: Option<PathBuf>,
+    /// Quit after this many frames (prints frame-time statistics).
+    #[arg(long)]
+    exit_after_frames: Option<u32>,
+    /// Large UI for lecture halls.
+    #[arg(long)]
+    presentation: bool,
+    /// Sweep the target around a small circle every frame (demo and frame-time benchmark).
+    #[arg(long)]
+    sweep_target: bool,
+}
+
+#[cfg(feature = "viewer")]
+pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
+    use crate::app::{RobotChoice, StudioOptions, run};
+    let robot = match (&args.urdf, &args.base, &args.tip, &args.robot) {
+        (Some(path), Some(base), Some(tip), _) => {
+            RobotChoice::Urdf { path: path.clone(), base: base.clone(), tip: tip.clone() }
+        }
+        (_, _, _, Some(name)) => RobotChoice::Builtin(name.clone()),
+        _ => RobotChoice::Builtin("nicol-right".into()),
+    };
+    // Refuse a bad robot here, with a one-line error, before a window opens.
+    robot.load()?;
+    run(StudioOptions {
+        robot,
+        screenshot: args.screenshot.clone(),
+        exit_after_frames: args.exit_after_frames,
+        ui_scale: if args.presentation { 1.6 } else { 1.0 },
+        sweep_target: args.sweep_target,
+    })
+}
+
+#[cfg(not(feature = "viewer"))]
+pub fn run(_args: &StudioArgs) -> anyhow::Result<()> {
+    anyhow::bail!("this build has no visualizer (it was built without the default `viewer` feature)")
+}

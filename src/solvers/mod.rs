@@ -1,0 +1,155 @@
+//! IK solvers behind one interface: a request (target, goal mask, seed, time
+//! budget, tolerance) in, solutions (best first) with their errors out.
+
+mod numeric;
+
+use std::time::Duration;
+
+use nalgebra::Isometry3;
+use serde::{Deserialize, Serialize};
+
+use crate::kinematics::{Chain, orientation_error_deg, position_error_mm};
+
+pub use numeric::NumericSolver;
+
+/// Which parts of the target pose count. A 4-DoF arm cannot reach every
+/// orientation: ask it for the position only, or position plus some axes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum GoalMask {
+    /// Position and full orientation.
+    Full,
+    /// Position only.
+    Position,
+    /// Position and the rotation components (about base x, y, z) marked true.
+    PositionAnd([bool; 3]),
+}
+
+impl GoalMask {
+    /// Weights of the 6 error rows (x, y, z, rx, ry, rz).
+    pub fn weights(self) -> [f64; 6] {
+        match self {
+            GoalMask::Full => [1.0; 6],
+            GoalMask::Position => [1.0, 1.0, 1.0, 0.0, 0.0, 0.0],
+            GoalMask::PositionAnd(r) => {
+                [1.0, 1.0, 1.0, r[0] as u8 as f64, r[1] as u8 as f64, r[2] as u8 as f64]
+            }
+        }
+    }
+
+    pub fn counts_orientation(self) -> bool {
+        !matches!(self, GoalMask::Position)
+    }
+}
+
+/// When a solution counts as solved.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Tolerance {
+    pub position_mm: f64,
+    pub orientation_deg: f64,
+}
+
+impl Tolerance {
+    /// The CycleIK paper's success criterion: 10 mm and 20°.
+    pub const SUCCESS: Tolerance = Tolerance { position_mm: 10.0, orientation_deg: 20.0 };
+    /// A strict criterion: 1 mm and 0.57° (0.01 rad).
+    pub const STRICT: Tolerance = Tolerance { position_mm: 1.0, orientation_deg: 0.57 };
+}
+
+#[derive(Debug, Clone)]
+pub struct SolveRequest {
+    pub target: Isometry3<f64>,
+    pub mask: GoalMask,
+    /// Start configuration (e.g. the current one); random within limits when absent.
+    pub seed: Option<Vec<f64>>,
+    pub budget: Duration,
+    pub tolerance: Tolerance,
+}
+
+impl SolveRequest {
+    pub fn new(target: Isometry3<f64>) -> Self {
+        Self {
+            target,
+            mask: GoalMask::Full,
+            seed: None,
+            budget: Duration::from_millis(20),
+            tolerance: Tolerance { position_mm: 0.1, orientation_deg: 0.05 },
+        }
+    }
+}
+
+/// One joint configuration and how far its tip is from the target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Solution {
+    pub joints: Vec<f64>,
+    pub position_error_mm: f64,
+    /// 0 when the mask ignores orientation entirely.
+    pub orientation_error_deg: f64,
+}
+
+impl Solution {
+    /// Evaluates `joints` against the request's target (honouring its mask).
+    pub fn evaluate(chain: &Chain, joints: Vec<f64>, target: &Isometry3<f64>, mask: GoalMask) -> Self {
+        let tip = chain.fk_unchecked(&joints);
+        let orientation_error_deg = match mask {
+            GoalMask::Full => orientation_error_deg(&tip, target),
+            GoalMask::Position => 0.0,
+            GoalMask::PositionAnd(_) => {
+                let w = mask.weights();
+                let err = (target.rotation * tip.rotation.inverse()).scaled_axis();
+                (0..3).map(|i| (err[i] * w[3 + i]).powi(2)).sum::<f64>().sqrt().to_degrees()
+            }
+        };
+        Self { position_error_mm: position_error_mm(&tip, target), orientation_error_deg, joints }
+    }
+
+    pub fn meets(&self, tol: Tolerance) -> bool {
+        self.position_error_mm <= tol.position_mm && self.orientation_error_deg <= tol.orientation_deg
+    }
+}
+
+/// How well a request was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SolveState {
+    /// The best solution meets the requested tolerance.
+    Solved,
+    /// Not within tolerance, but within the field's success criterion (10 mm / 20°).
+    Approximate,
+    /// Out of reach: the best approximation is returned.
+    Unreachable,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SolveResult {
+    pub state: SolveState,
+    /// Best first.
+    pub solutions: Vec<Solution>,
+    pub time: Duration,
+}
+
+impl SolveResult {
+    pub fn from_solutions(mut solutions: Vec<Solution>, tolerance: Tolerance, time: Duration) -> Self {
+        solutions.sort_by(|a, b| score(a).total_cmp(&score(b)));
+        let state = match solutions.first() {
+            Some(best) if best.meets(tolerance) => SolveState::Solved,
+            Some(best) if best.meets(Tolerance::SUCCESS) => SolveState::Approximate,
+            _ => SolveState::Unreachable,
+        };
+        Self { state, solutions, time }
+    }
+
+    pub fn best(&self) -> Option<&Solution> {
+        self.solutions.first()
+    }
+}
+
+/// Ranking of solutions: 1 mm counts as much as 1°.
+fn score(s: &Solution) -> f64 {
+    s.position_error_mm + s.orientation_error_deg
+}
+
+/// An IK solver for one chain.
+pub trait Solver: Send + Sync {
+    fn name(&self) -> &str;
+    fn solve(&self, request: &SolveRequest) -> SolveResult;
+}
