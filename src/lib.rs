@@ -7,10 +7,12 @@
 //!   capsule collision model.
 //! * [`robots`]: the built-in robots (OpenManipulator-X, NICOL right/left arm).
 //! * [`data`]: dataset sampling, the `.ikd` file format, `.npy` export, ROS CSV import.
-//! * [`solvers`]: one interface over every IK solver (numeric, …).
+//! * [`solvers`]: one interface over every IK solver (numeric, GA, …).
+//! * [`eval`]: the paper's metrics over a dataset split, as Markdown / CSV / JSON.
 
 pub mod atomic_file;
 pub mod data;
+pub mod eval;
 pub mod kinematics;
 pub mod robots;
 pub mod solvers;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use ik_studio::robots;
-use ik_studio::solvers::{GoalMask, NumericSolver, SolveRequest, SolveState, Solver};
+use ik_studio::solvers::{GoalMask, NumericSolver, SolveRequest, SolveState, Solver, Tolerance};
 use nalgebra::{Isometry3, Translation3, UnitQuaternion};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -80,4 +80,32 @@ fn seed_configuration_is_used_first() {
     assert_eq!(result.state, SolveState::Solved);
     // Starting at the answer, the solver stays there.
     assert!(result.best().unwrap().joints.iter().zip(&q).all(|(a, b)| (a - b).abs() < 1e-9));
+}
+
+#[test]
+fn ga_improves_over_generations_and_seeding_converges_faster() {
+    use ik_studio::solvers::GeneticSolver;
+    let chain = robots::builtin("nicol-right").unwrap().chain;
+    let ga = GeneticSolver::new(chain.clone());
+    let mut rng = ChaCha8Rng::seed_from_u64(77);
+    let (mut seeded_total, mut unseeded_total) = (0, 0);
+    for _ in 0..5 {
+        let q = random_q(&chain, &mut rng);
+        let mut req = SolveRequest::new(chain.fk(&q).unwrap());
+        req.tolerance = Tolerance::SUCCESS;
+        req.budget = Duration::from_secs(20);
+        let (result, report) = ga.solve_seeded(&req, &[]);
+        // Fitness never gets worse (elitism) and improves overall.
+        assert!(report.best_fitness.windows(2).all(|w| w[1] <= w[0]));
+        assert!(report.best_fitness.last().unwrap() < &report.best_fitness[0]);
+        assert_eq!(result.state, SolveState::Solved, "{:?}", result.best());
+        assert!(chain.within_limits(&result.best().unwrap().joints));
+        unseeded_total += report.generations;
+        // Seeds as a network would give them: near the answer, not on it.
+        let seeds: Vec<Vec<f64>> = (0..10).map(|_| q.iter().map(|v| v + rng.random_range(-0.08..0.08)).collect()).collect();
+        let (result, report) = ga.solve_seeded(&req, &seeds);
+        assert_eq!(result.state, SolveState::Solved);
+        seeded_total += report.generations;
+    }
+    assert!(seeded_total * 3 < unseeded_total, "seeded {seeded_total} vs unseeded {unseeded_total} generations");
 }

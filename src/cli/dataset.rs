@@ -275,7 +275,7 @@ fn print_import_report(dataset: &Dataset, r: &data::RosImportReport, out: &Path)
     }
 }
 
-fn progress_bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
+pub fn progress_bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }

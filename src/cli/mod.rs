@@ -1,9 +1,11 @@
 //! The command line: a thin layer of clap commands over the library.
 
 mod dataset;
+mod eval;
 mod fk;
 mod robot_args;
 mod robots;
+mod solve;
 mod studio;
 mod vectors;
 
@@ -25,6 +27,10 @@ enum Command {
     Robots(robots::RobotsArgs),
     /// Forward kinematics: end-effector pose `x y z qx qy qz qw` for joint values.
     Fk(fk::FkArgs),
+    /// Inverse kinematics: joint values reaching a pose, with their errors and time.
+    Solve(solve::SolveArgs),
+    /// Evaluate solvers on a dataset split: Table-4 metrics, success rate, time.
+    Eval(eval::EvalArgs),
     /// Sample a dataset (with test/validation splits), or import/export/inspect one.
     Dataset(dataset::DatasetArgs),
     /// Open the studio (the default without a command), optionally scripted.
@@ -36,7 +42,9 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Some(Command::Robots(args)) => robots::run(&args),
         Some(Command::Fk(args)) => fk::run(&args),
+        Some(Command::Solve(args)) => solve::run(&args),
         Some(Command::Dataset(args)) => dataset::run(&args),
+        Some(Command::Eval(args)) => eval::run(&args),
         Some(Command::Studio(args)) => studio::run(&args),
         None => studio::run(&studio::StudioArgs::default()),
     };

@@ -1,7 +1,9 @@
 //! IK solvers behind one interface: a request (target, goal mask, seed, time
 //! budget, tolerance) in, solutions (best first) with their errors out.
 
+mod genetic;
 mod numeric;
+mod registry;
 
 use std::time::Duration;
 
@@ -10,7 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::kinematics::{Chain, orientation_error_deg, position_error_mm};
 
+pub use genetic::{GaConfig, GaReport, GeneticSolver};
 pub use numeric::NumericSolver;
+pub use registry::{SOLVER_NAMES, SolverError, build};
 
 /// Which parts of the target pose count. A 4-DoF arm cannot reach every
 /// orientation: ask it for the position only, or position plus some axes.
@@ -63,6 +67,8 @@ pub struct SolveRequest {
     pub seed: Option<Vec<f64>>,
     pub budget: Duration,
     pub tolerance: Tolerance,
+    /// How many distinct solutions are wanted (the GAN's samples; numeric restarts).
+    pub samples: usize,
 }
 
 impl SolveRequest {
@@ -73,6 +79,7 @@ impl SolveRequest {
             seed: None,
             budget: Duration::from_millis(20),
             tolerance: Tolerance { position_mm: 0.1, orientation_deg: 0.05 },
+            samples: 1,
         }
     }
 }

@@ -116,6 +116,8 @@ impl Solver for NumericSolver {
         "numeric"
     }
 
+    /// The best of restarts until the tolerance or the budget; with
+    /// `req.samples > 1`, that many solutions from distinct random starts.
     fn solve(&self, req: &SolveRequest) -> SolveResult {
         let start = Instant::now();
         // Deterministic for a target: restarts draw from a stream seeded by it.
@@ -123,6 +125,7 @@ impl Solver for NumericSolver {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut jac = Matrix6xX::zeros(self.chain.dof());
         let mut best: Option<Solution> = None;
+        let mut found = Vec::new();
         for attempt in 0..=self.max_restarts {
             let q0 = match (&req.seed, attempt) {
                 (Some(seed), 0) if seed.len() == self.chain.dof() => {
@@ -134,14 +137,25 @@ impl Solver for NumericSolver {
             };
             let q = self.descend(q0, req, &mut jac);
             let candidate = Solution::evaluate(&self.chain, q, &req.target, req.mask);
-            if best.as_ref().is_none_or(|b| better(&candidate, b, req.mask)) {
+            if req.samples > 1 && candidate.meets(req.tolerance) {
+                found.push(candidate);
+            } else if best.as_ref().is_none_or(|b| better(&candidate, b, req.mask)) {
                 best = Some(candidate);
             }
-            if best.as_ref().is_some_and(|b| b.meets(req.tolerance)) || start.elapsed() >= req.budget {
+            let done = if req.samples > 1 {
+                found.len() >= req.samples
+            } else {
+                best.as_ref().is_some_and(|b| b.meets(req.tolerance))
+            };
+            if done || start.elapsed() >= req.budget {
                 break;
             }
         }
-        SolveResult::from_solutions(best.into_iter().collect(), req.tolerance, start.elapsed())
+        // Without enough solutions within tolerance, the best approximation is returned too.
+        if found.is_empty() {
+            found.extend(best);
+        }
+        SolveResult::from_solutions(found, req.tolerance, start.elapsed())
     }
 }
 

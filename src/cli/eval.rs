@@ -1,0 +1,99 @@
+//! `ik-studio eval`
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use ik_studio::data::{self, Split};
+use ik_studio::eval::{self, EvalOptions};
+use ik_studio::{robots, solvers};
+
+use super::dataset::progress_bar;
+use super::robot_args::RobotArgs;
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Solver(s) to evaluate; several give one comparison table.
+    #[arg(long, required = true)]
+    solver: Vec<String>,
+    /// Dataset (.ikd); its robot is used unless --robot/--urdf says otherwise.
+    #[arg(long)]
+    data: PathBuf,
+    #[command(flatten)]
+    robot: RobotArgs,
+    /// Which split to evaluate on.
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    split: Split,
+    /// At most this many poses.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Solutions per pose (e.g. 500 for a GAN).
+    #[arg(long, default_value_t = 1)]
+    samples: usize,
+    /// Time budget per pose, milliseconds.
+    #[arg(long, default_value_t = 50.0)]
+    budget_ms: f64,
+    /// Write the comparison table as Markdown.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Write the comparison table as CSV.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// Print the full reports as JSON (one per line) instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
+    let dataset = data::read_dataset(&args.data)?;
+    let robot = if args.robot.robot.is_some() || args.robot.urdf.is_some() {
+        args.robot.load()?
+    } else {
+        robots::builtin(&dataset.meta.robot)
+            .with_context(|| format!("the dataset is for '{}': name it with --urdf/--base/--tip", dataset.meta.robot))?
+    };
+    dataset.meta.check_robot(&robot)?;
+    anyhow::ensure!(args.samples >= 1, "--samples must be at least 1");
+    anyhow::ensure!(args.budget_ms > 0.0 && args.budget_ms.is_finite(), "--budget-ms must be positive");
+    let view = dataset.split(args.split);
+    anyhow::ensure!(!view.is_empty(), "the {} split of {} is empty", args.split.name(), args.data.display());
+    let opts = EvalOptions {
+        limit: args.limit,
+        samples: args.samples,
+        budget: Duration::from_secs_f64(args.budget_ms / 1000.0),
+        ..EvalOptions::default()
+    };
+    let n = opts.limit.map_or(view.len(), |l| l.min(view.len()));
+    let mut reports = Vec::new();
+    for name in &args.solver {
+        let solver = solvers::build(name, &robot)?;
+        let bar = progress_bar(n as u64, name, args.json);
+        let mut report = eval::evaluate(solver.as_ref(), view, &opts, &|done| bar.set_position(done as u64));
+        bar.finish_and_clear();
+        report.per_pose.clear();
+        reports.push(report);
+    }
+    let table = eval::to_markdown(&reports);
+    if let Some(path) = &args.report {
+        let text = format!(
+            "# Evaluation on {} ({} split, {} poses, robot {})\n\n{table}",
+            args.data.display(),
+            args.split.name(),
+            n,
+            robot.name
+        );
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.csv {
+        std::fs::write(path, eval::to_csv(&reports)).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if args.json {
+        for r in &reports {
+            super::print_json(r)?;
+        }
+    } else {
+        print!("{table}");
+    }
+    Ok(())
+}

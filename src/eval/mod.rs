@@ -1,0 +1,164 @@
+//! Evaluation as in the CycleIK paper (Table 4): position error (mm) and
+//! orientation error (deg) of the best solution per pose (avg/min/max), success
+//! rate (< 10 mm and < 20°), the mean over all returned samples (the GAN's
+//! 500), error buckets, and time per query on the calling thread.
+
+mod report;
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::DatasetView;
+use crate::kinematics::Pose;
+use crate::solvers::{GoalMask, SolveRequest, Solver, Tolerance};
+
+pub use report::{to_csv, to_markdown};
+
+/// Thresholds (mm) of the error buckets: the field's 1, 2.5, 5 mm and 1, 2, 5, 10 cm.
+pub const BUCKETS_MM: [f64; 7] = [1.0, 2.5, 5.0, 10.0, 20.0, 50.0, 100.0];
+
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// Evaluate at most this many poses (from the start of the view).
+    pub limit: Option<usize>,
+    /// Solutions per pose (500 for the GAN in the paper).
+    pub samples: usize,
+    pub budget: Duration,
+    /// Tolerance the solver aims for.
+    pub tolerance: Tolerance,
+    pub mask: GoalMask,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        Self {
+            limit: None,
+            samples: 1,
+            budget: Duration::from_millis(50),
+            tolerance: Tolerance { position_mm: 0.1, orientation_deg: 0.05 },
+            mask: GoalMask::Full,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+    pub median: f64,
+    pub p99: f64,
+}
+
+impl Stats {
+    pub fn of(values: &[f64]) -> Self {
+        if values.is_empty() {
+            return Self::default();
+        }
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let at = |p: f64| sorted[((sorted.len() - 1) as f64 * p).round() as usize];
+        Self {
+            mean: values.iter().sum::<f64>() / values.len() as f64,
+            min: sorted[0],
+            max: sorted[sorted.len() - 1],
+            median: at(0.5),
+            p99: at(0.99),
+        }
+    }
+}
+
+/// One pose's outcome (kept for plots and error maps).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoseOutcome {
+    pub target: [f64; 7],
+    pub position_mm: f64,
+    pub orientation_deg: f64,
+    pub time_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    pub solver: String,
+    pub poses: usize,
+    /// Solutions asked for per pose.
+    pub samples: usize,
+    /// Best solution per pose.
+    pub position_mm: Stats,
+    pub orientation_deg: Stats,
+    /// Mean over every returned solution of a pose, averaged over poses (equals
+    /// the best-solution mean when there is one solution).
+    pub mean_of_samples_position_mm: f64,
+    pub mean_of_samples_orientation_deg: f64,
+    /// Fraction of poses whose best solution is within 10 mm and 20°.
+    pub success_rate: f64,
+    /// Fraction within 1 mm and 0.57° (0.01 rad).
+    pub strict_success_rate: f64,
+    /// Fraction of poses whose position error exceeds each of [`BUCKETS_MM`].
+    pub above_mm: Vec<(f64, f64)>,
+    /// Wall time per query (all samples of a pose), milliseconds.
+    pub time_ms: Stats,
+    /// Worker threads the solver used (evaluation itself runs on one thread).
+    pub threads: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_pose: Vec<PoseOutcome>,
+}
+
+/// Runs `solver` on every pose of `view`; `progress(done)` after each pose.
+pub fn evaluate(solver: &dyn Solver, view: DatasetView<'_>, opts: &EvalOptions, progress: &dyn Fn(usize)) -> EvalReport {
+    let n = opts.limit.map_or(view.len(), |l| l.min(view.len()));
+    let mut per_pose = Vec::with_capacity(n);
+    let (mut sample_pos, mut sample_rot) = (0.0, 0.0);
+    for i in 0..n {
+        let pose = Pose::from_slice(view.pose(i)).expect("dataset poses are valid");
+        let request = SolveRequest {
+            mask: opts.mask,
+            budget: opts.budget,
+            tolerance: opts.tolerance,
+            samples: opts.samples,
+            ..SolveRequest::new(pose.to_isometry())
+        };
+        let start = Instant::now();
+        let result = solver.solve(&request);
+        let time_ms = start.elapsed().as_secs_f64() * 1000.0;
+        let best = result.best();
+        let count = result.solutions.len().max(1) as f64;
+        sample_pos += result.solutions.iter().map(|s| s.position_error_mm).sum::<f64>() / count;
+        sample_rot += result.solutions.iter().map(|s| s.orientation_error_deg).sum::<f64>() / count;
+        per_pose.push(PoseOutcome {
+            target: pose.to_array(),
+            position_mm: best.map_or(f64::INFINITY, |b| b.position_error_mm),
+            orientation_deg: best.map_or(f64::INFINITY, |b| b.orientation_error_deg),
+            time_ms,
+        });
+        progress(i + 1);
+    }
+    summarize(solver.name(), opts.samples, per_pose, sample_pos, sample_rot)
+}
+
+fn summarize(solver: &str, samples: usize, per_pose: Vec<PoseOutcome>, sample_pos: f64, sample_rot: f64) -> EvalReport {
+    let n = per_pose.len();
+    let pos: Vec<f64> = per_pose.iter().map(|p| p.position_mm).collect();
+    let rot: Vec<f64> = per_pose.iter().map(|p| p.orientation_deg).collect();
+    let time: Vec<f64> = per_pose.iter().map(|p| p.time_ms).collect();
+    let fraction = |pred: &dyn Fn(&PoseOutcome) -> bool| {
+        if n == 0 { 0.0 } else { per_pose.iter().filter(|p| pred(p)).count() as f64 / n as f64 }
+    };
+    let success = |tol: Tolerance| move |p: &PoseOutcome| p.position_mm < tol.position_mm && p.orientation_deg < tol.orientation_deg;
+    EvalReport {
+        solver: solver.to_string(),
+        poses: n,
+        samples,
+        position_mm: Stats::of(&pos),
+        orientation_deg: Stats::of(&rot),
+        mean_of_samples_position_mm: if n == 0 { 0.0 } else { sample_pos / n as f64 },
+        mean_of_samples_orientation_deg: if n == 0 { 0.0 } else { sample_rot / n as f64 },
+        success_rate: fraction(&success(Tolerance::SUCCESS)),
+        strict_success_rate: fraction(&success(Tolerance::STRICT)),
+        above_mm: BUCKETS_MM.iter().map(|&t| (t, fraction(&|p: &PoseOutcome| p.position_mm > t))).collect(),
+        time_ms: Stats::of(&time),
+        threads: 1,
+        per_pose,
+    }
+}
