@@ -7,6 +7,8 @@
 //!   capsule collision model.
 //! * [`robots`]: the built-in robots (OpenManipulator-X, NICOL right/left arm).
 //! * [`data`]: dataset sampling, the `.ikd` file format, `.npy` export, ROS CSV import.
+//! * [`models`]: IKNet ×3 and CycleIK MLP/GAN in burn, tensor FK, model cards, checkpoints, inference.
+//! * [`train`]: the training loop (losses, schedules, restarts, progress events).
 //! * [`solvers`]: one interface over every IK solver (numeric, GA, …).
 //! * [`eval`]: the paper's metrics over a dataset split, as Markdown / CSV / JSON.
 
@@ -14,7 +16,9 @@ pub mod atomic_file;
 pub mod data;
 pub mod eval;
 pub mod kinematics;
+pub mod models;
 pub mod robots;
+pub mod train;
 pub mod solvers;
 
 pub use kinematics::{Chain, KinematicTree, KinematicsError, Pose};

@@ -7,6 +7,7 @@ mod robot_args;
 mod robots;
 mod solve;
 mod studio;
+mod train;
 mod vectors;
 
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Sample a dataset (with test/validation splits), or import/export/inspect one.
     Dataset(dataset::DatasetArgs),
+    /// Train a model (writes a checkpoint folder with its model card and history).
+    Train(train::TrainArgs),
     /// Open the studio (the default without a command), optionally scripted.
     Studio(studio::StudioArgs),
 }
@@ -45,6 +48,7 @@ pub fn run() -> ExitCode {
         Some(Command::Solve(args)) => solve::run(&args),
         Some(Command::Dataset(args)) => dataset::run(&args),
         Some(Command::Eval(args)) => eval::run(&args),
+        Some(Command::Train(args)) => train::run(&args),
         Some(Command::Studio(args)) => studio::run(&args),
         None => studio::run(&studio::StudioArgs::default()),
     };

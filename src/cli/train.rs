@@ -1,0 +1,244 @@
+//! `ik-studio train …`
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use ik_studio::data;
+use ik_studio::models::{ModelKind, Preset};
+use ik_studio::train::{self, DeviceChoice, TrainConfig, TrainEvent, TrainJob};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::robot_args::RobotArgs;
+
+/// Train a model; writes a checkpoint folder (weights.bpk, card.json, history.json).
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    robot: RobotArgs,
+    /// Network to train.
+    #[arg(long, value_enum)]
+    model: ModelKind,
+    /// Network size (IKNets: compact only).
+    #[arg(long, value_enum, default_value_t = Preset::Compact)]
+    preset: Preset,
+    /// Dataset file (.ikd) for the same chain.
+    #[arg(long)]
+    data: PathBuf,
+    #[arg(long)]
+    epochs: usize,
+    /// Checkpoint folder; the best model so far is saved there after every improving epoch.
+    #[arg(long)]
+    out: PathBuf,
+    /// Batch size (default: the preset's).
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Initial learning rate (default: the preset's).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// The learning rate falls linearly to lr × this factor over the epochs.
+    #[arg(long)]
+    lr_end_factor: Option<f64>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Clip every parameter's gradient to this L2 norm.
+    #[arg(long)]
+    grad_clip: Option<f32>,
+    /// Rollbacks allowed after divergence (default: 2 for the MLP and IKNets, 9 for the GAN).
+    #[arg(long)]
+    max_restarts: Option<usize>,
+    /// Stop after this many epochs without validation improvement (default: 10 for IKNets, off for CycleIK; 0 = off).
+    #[arg(long)]
+    patience: Option<usize>,
+    /// Zero-controller joints (0-based indices, comma-separated), CycleIK only.
+    #[arg(long, value_delimiter = ',')]
+    zero_joints: Vec<usize>,
+    /// CycleIK loss weights (defaults: the paper's, MLP 9/2, GAN 100/20 with variance 80).
+    #[arg(long)]
+    position_weight: Option<f64>,
+    #[arg(long)]
+    rotation_weight: Option<f64>,
+    /// GAN only: weight of the variance loss that spreads solutions over the nullspace.
+    #[arg(long)]
+    variance_weight: Option<f64>,
+    /// At most this many steps per epoch (quick runs).
+    #[arg(long)]
+    max_steps_per_epoch: Option<usize>,
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    device: DeviceChoice,
+    /// Print the summary as JSON (no progress bar).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    out: &'a PathBuf,
+    model: ModelKind,
+    preset: Preset,
+    robot: &'a str,
+    parameter_count: usize,
+    #[serde(flatten)]
+    summary: &'a train::TrainSummary,
+}
+
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    let robot = args.robot.load()?;
+    let dataset = data::read_dataset(&args.data)?;
+    dataset.meta.check_robot(&robot).with_context(|| format!("{} does not fit the robot", args.data.display()))?;
+    let config = config_from(args)?;
+    let job = TrainJob {
+        robot,
+        dataset: Arc::new(dataset),
+        dataset_path: Some(args.data.clone()),
+        config,
+        out: Some(args.out.clone()),
+    };
+    let handle = train::spawn(job);
+    let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps ({per_sec}, eta {eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let mut epoch_line = String::new();
+    for event in handle.events.iter() {
+        match event {
+            TrainEvent::Started {
+                parameter_count,
+                epochs,
+                steps_per_epoch,
+                train_samples,
+                val_samples,
+                device,
+                ..
+            } => {
+                bar.set_length((epochs * steps_per_epoch) as u64);
+                bar.println(format!(
+                    "training {} ({}) — {parameter_count} parameters, {train_samples} train / {val_samples} val samples, {device}",
+                    args.model, args.preset
+                ));
+            }
+            TrainEvent::Step { epoch, loss, learning_rate, .. } => {
+                bar.inc(1);
+                bar.set_message(format!(
+                    "epoch {} loss {:.4e} lr {learning_rate:.2e}{epoch_line}",
+                    epoch + 1,
+                    loss.total
+                ));
+            }
+            TrainEvent::Epoch(r) => {
+                epoch_line = format!(" | val {:.2} mm {:.2}°", r.validation.position_mm, r.validation.orientation_deg);
+                bar.println(format!(
+                    "epoch {:>3}: loss {:.4e}, val loss {:.4e}, {:.3} mm, {:.3}°, success {:.2} %, {:.0} samples/s{}",
+                    r.epoch + 1,
+                    r.train_loss,
+                    r.validation.loss,
+                    r.validation.position_mm,
+                    r.validation.orientation_deg,
+                    r.validation.success_rate * 100.0,
+                    r.samples_per_second,
+                    if r.improved { " *" } else { "" }
+                ));
+            }
+            TrainEvent::Restart(r) => bar.println(format!(
+                "restart {} at epoch {} step {}: {} (resuming at epoch {}, lr × {})",
+                r.restarts,
+                r.epoch + 1,
+                r.step,
+                r.reason,
+                r.resume_epoch + 1,
+                r.lr_factor
+            )),
+            TrainEvent::Checkpoint { .. } | TrainEvent::Finished(_) | TrainEvent::Cancelled | TrainEvent::Failed(_) => {
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let outcome = handle.join()?;
+    let summary = Summary {
+        out: &args.out,
+        model: args.model,
+        preset: args.preset,
+        robot: &outcome.card.robot,
+        parameter_count: outcome.card.parameter_count,
+        summary: &outcome.summary,
+    };
+    if args.json {
+        return super::print_json(&summary);
+    }
+    let s = &outcome.summary;
+    println!(
+        "{} ({}) for {}: {} epochs ({:?}), {} restarts, {:.1} s, {:.0} samples/s",
+        args.model,
+        args.preset,
+        outcome.card.robot,
+        s.epochs_run,
+        s.stop,
+        s.restarts,
+        s.wall_seconds,
+        s.samples_per_second
+    );
+    if let (Some(best), Some(epoch)) = (s.best, s.best_epoch) {
+        println!(
+            "  best epoch {}: val {:.3} mm, {:.3}°, success {:.2} % ({} samples)",
+            epoch + 1,
+            best.position_mm,
+            best.orientation_deg,
+            best.success_rate * 100.0,
+            best.samples
+        );
+    }
+    match &s.checkpoint {
+        Some(dir) => println!("  checkpoint: {}", dir.display()),
+        None => println!("  no checkpoint written (no epoch finished)"),
+    }
+    Ok(())
+}
+
+fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
+    let mut config = TrainConfig::new(args.model, args.preset)?;
+    config.epochs = args.epochs;
+    config.seed = args.seed;
+    config.device = args.device;
+    config.grad_clip_norm = args.grad_clip;
+    config.max_steps_per_epoch = args.max_steps_per_epoch;
+    if let Some(b) = args.batch {
+        config.batch_size = b;
+    }
+    if let Some(lr) = args.lr {
+        config.learning_rate = lr;
+    }
+    if let Some(f) = args.lr_end_factor {
+        config.lr_end_factor = f;
+    }
+    if let Some(r) = args.max_restarts {
+        config.max_restarts = r;
+    }
+    if let Some(p) = args.patience {
+        config.early_stopping_patience = (p > 0).then_some(p);
+    }
+    if !args.zero_joints.is_empty() {
+        anyhow::ensure!(!args.model.is_supervised(), "--zero-joints applies to cycleik-mlp and cycleik-gan only");
+        config.loss.zero_joints = args.zero_joints.clone();
+    }
+    let weights = [args.position_weight, args.rotation_weight, args.variance_weight];
+    anyhow::ensure!(
+        !args.model.is_supervised() || weights.iter().all(Option::is_none),
+        "loss weights apply to cycleik-mlp and cycleik-gan only"
+    );
+    anyhow::ensure!(weights.iter().flatten().all(|w| w.is_finite() && *w >= 0.0), "loss weights must be ≥ 0");
+    if let Some(w) = args.position_weight {
+        config.loss.position_weight = w;
+    }
+    if let Some(w) = args.rotation_weight {
+        config.loss.rotation_weight = w;
+    }
+    if let Some(w) = args.variance_weight {
+        anyhow::ensure!(args.model == ModelKind::CycleikGan, "--variance-weight applies to cycleik-gan only");
+        config.loss.variance_weight = w;
+    }
+    Ok(config)
+}

@@ -1,0 +1,263 @@
+//! Checkpoint folders: `weights.bpk` (burnpack), `card.json`, `history.json`.
+//!
+//! Every file is written atomically (temporary file + rename), the weights
+//! first and the card last; the card carries the weights' size and CRC-32, so
+//! a folder caught between two saves is refused on load rather than used.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use super::card::{CARD_FORMAT_VERSION, ModelCard, WeightsCard};
+use super::{ModelError, Network, POSE_INPUT, cpu_device};
+use crate::atomic_file::write_atomically;
+use crate::kinematics::Chain;
+
+pub const CARD_FILE: &str = "card.json";
+pub const WEIGHTS_FILE: &str = "weights.bpk";
+pub const HISTORY_FILE: &str = "history.json";
+
+/// Writes `network` with its card (and the training history, when given) into
+/// the folder `dir`, creating it. Returns the card as written.
+pub fn save_checkpoint(
+    dir: &Path,
+    card: &ModelCard,
+    network: &Network,
+    history: Option<&impl Serialize>,
+) -> Result<ModelCard, ModelError> {
+    card.check_consistent()?;
+    std::fs::create_dir_all(dir).map_err(ModelError::io(dir))?;
+    let bytes = network
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| ModelError::CorruptWeights { path: dir.join(WEIGHTS_FILE), reason: e.to_string() })?;
+    let weights_path = dir.join(WEIGHTS_FILE);
+    write_atomically(&weights_path, |w| w.write_all(&bytes)).map_err(ModelError::io(&weights_path))?;
+
+    if let Some(history) = history {
+        write_json(&dir.join(HISTORY_FILE), history)?;
+    }
+    let mut card = card.clone();
+    card.weights = Some(WeightsCard {
+        file: WEIGHTS_FILE.to_string(),
+        format: "burnpack".to_string(),
+        bytes: bytes.len() as u64,
+        crc32: format!("{:08x}", crc32fast::hash(&bytes)),
+    });
+    write_json(&dir.join(CARD_FILE), &card)?;
+    Ok(card)
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> Result<(), ModelError> {
+    let text = serde_json::to_vec_pretty(value).map_err(|e| ModelError::BadInput(e.to_string()))?;
+    write_atomically(path, |w| w.write_all(&text)).map_err(ModelError::io(path))
+}
+
+/// A checkpoint ready for inference on the CPU (`flex` backend).
+#[derive(Debug, Clone)]
+pub struct LoadedModel {
+    pub card: ModelCard,
+    pub dir: PathBuf,
+    network: Network,
+    device: Device,
+}
+
+/// Folder of a checkpoint given as the folder itself or a file in it.
+fn checkpoint_dir(path: &Path) -> PathBuf {
+    if path.is_file() { path.parent().map(Path::to_path_buf).unwrap_or_default() } else { path.to_path_buf() }
+}
+
+impl LoadedModel {
+    /// Reads and verifies a checkpoint (folder, or its `card.json`).
+    pub fn load(path: &Path) -> Result<Self, ModelError> {
+        let dir = checkpoint_dir(path);
+        let card = read_card(&dir)?;
+        let weights = card.weights.as_ref().ok_or_else(|| ModelError::CorruptCard {
+            path: dir.join(CARD_FILE),
+            reason: "it names no weights file".into(),
+        })?;
+        let weights_path = dir.join(&weights.file);
+        let bytes = read_weights(&weights_path, weights)?;
+
+        let device = cpu_device();
+        let network = card.architecture.init(&device);
+        // burnpack parsing trusts its input more than a loader should: a file
+        // that passed the CRC but still trips it must be an error, not a crash.
+        let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+                .map_err(|e| ModelError::CorruptWeights { path: weights_path.clone(), reason: e.to_string() })
+                .and_then(|record| {
+                    network.try_load_record(record).map_err(|e| ModelError::ArchitectureMismatch {
+                        path: weights_path.clone(),
+                        reason: e.to_string(),
+                    })
+                })
+        }))
+        .unwrap_or_else(|_| {
+            Err(ModelError::CorruptWeights { path: weights_path.clone(), reason: "the burnpack reader failed".into() })
+        })?;
+        let network = loaded.valid();
+        let count = network.num_params();
+        if count != card.parameter_count {
+            return Err(ModelError::ArchitectureMismatch {
+                path: weights_path,
+                reason: format!("{count} parameters, the card says {}", card.parameter_count),
+            });
+        }
+        Ok(Self { card, dir, network, device })
+    }
+
+    /// [`LoadedModel::load`], then refuses a checkpoint made for another chain.
+    pub fn load_for(path: &Path, robot_name: &str, chain: &Chain) -> Result<Self, ModelError> {
+        let model = Self::load(path)?;
+        model.card.chain.check(robot_name, chain)?;
+        Ok(model)
+    }
+
+    /// A model straight from training (not read from disk).
+    pub fn from_parts(card: ModelCard, network: Network, dir: PathBuf) -> Result<Self, ModelError> {
+        card.check_consistent()?;
+        let device = cpu_device();
+        Ok(Self { card, dir, network: network.valid().to_device(&device), device })
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    pub fn dof(&self) -> usize {
+        self.card.dof()
+    }
+
+    pub fn is_generative(&self) -> bool {
+        self.card.model.is_generative()
+    }
+
+    /// Solutions per pose that [`LoadedModel::infer`] returns.
+    pub fn solutions_per_pose(&self, samples_per_pose: usize) -> usize {
+        if self.is_generative() { samples_per_pose.max(1) } else { 1 }
+    }
+
+    /// Joint solutions for `poses` (`n × 7`: `x y z qx qy qz qw`).
+    ///
+    /// Returns `n × s × dof` values, pose-major, where `s` is
+    /// [`LoadedModel::solutions_per_pose`]: the generator draws
+    /// `samples_per_pose` noise vectors per pose (deterministically: the same
+    /// poses give the same solutions), other models give one solution.
+    pub fn infer(&self, poses: &[f64], samples_per_pose: usize) -> Result<Vec<f64>, ModelError> {
+        let noise = self.card.io.noise;
+        let s = self.solutions_per_pose(samples_per_pose);
+        let noise_values = noise.map(|spec| {
+            let n = poses.len() / POSE_INPUT * s * spec.dim;
+            let mut rng = ChaCha8Rng::seed_from_u64(0x1c_5eed);
+            (0..n).map(|_| rng.random_range(spec.low..spec.high)).collect::<Vec<f64>>()
+        });
+        self.run(poses, s, noise_values.as_deref())
+    }
+
+    /// Generator only: one solution per row of `noise` (`n × s × noise_dim`
+    /// values, the same layout as the output), e.g. to sweep one noise value.
+    pub fn infer_with_noise(&self, poses: &[f64], noise: &[f64]) -> Result<Vec<f64>, ModelError> {
+        let dim = self.card.io.noise_dim();
+        if dim == 0 {
+            return Err(ModelError::BadInput(format!("{} takes no noise", self.card.model)));
+        }
+        let n = poses.len() / POSE_INPUT;
+        if n == 0 || !noise.len().is_multiple_of(n * dim) {
+            return Err(ModelError::BadInput(format!(
+                "{} noise values do not divide into {n} poses × {dim}",
+                noise.len()
+            )));
+        }
+        self.run(poses, noise.len() / (n * dim), Some(noise))
+    }
+
+    fn run(&self, poses: &[f64], per_pose: usize, noise: Option<&[f64]>) -> Result<Vec<f64>, ModelError> {
+        if poses.is_empty() || !poses.len().is_multiple_of(POSE_INPUT) {
+            return Err(ModelError::BadInput(format!("{} pose values are not a multiple of 7", poses.len())));
+        }
+        let n = poses.len() / POSE_INPUT;
+        let width = self.card.architecture.input_dim();
+        let dim = self.card.io.noise_dim();
+        let mut input = Vec::with_capacity(n * per_pose * width);
+        let mut encoded = Vec::with_capacity(POSE_INPUT);
+        for (i, pose) in poses.chunks_exact(POSE_INPUT).enumerate() {
+            encoded.clear();
+            self.card.io.encode_pose(pose, &mut encoded)?;
+            for k in 0..per_pose {
+                input.extend_from_slice(&encoded);
+                if let Some(noise) = noise {
+                    let row = (i * per_pose + k) * dim;
+                    input.extend(noise[row..row + dim].iter().map(|&v| v as f32));
+                }
+            }
+        }
+        let rows = n * per_pose;
+        let x = Tensor::<2>::from_data(TensorData::new(input, [rows, width]), &self.device);
+        let y = self.network.forward(x);
+        let values = y
+            .into_data()
+            .try_into_vec::<f32>()
+            .map_err(|e| ModelError::BadInput(format!("cannot read the network output: {e:?}")))?;
+        let mut joints = Vec::with_capacity(values.len());
+        self.card.io.decode_values(&values, &mut joints);
+        Ok(joints)
+    }
+}
+
+fn read_card(dir: &Path) -> Result<ModelCard, ModelError> {
+    let path = dir.join(CARD_FILE);
+    let text = match std::fs::read(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ModelError::NotACheckpoint { path: dir.to_path_buf(), file: CARD_FILE });
+        }
+        Err(e) => return Err(ModelError::Io { path, source: e }),
+    };
+    // The version first, so a newer card says so instead of failing to parse.
+    let value: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| ModelError::CorruptCard { path: path.clone(), reason: e.to_string() })?;
+    let version = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+    if version != CARD_FORMAT_VERSION {
+        return Err(ModelError::UnsupportedCardVersion { path, found: version, supported: CARD_FORMAT_VERSION });
+    }
+    let card: ModelCard = serde_json::from_value(value)
+        .map_err(|e| ModelError::CorruptCard { path: path.clone(), reason: e.to_string() })?;
+    card.check_consistent().map_err(|e| ModelError::CorruptCard { path, reason: e.to_string() })?;
+    Ok(card)
+}
+
+fn read_weights(path: &Path, expected: &WeightsCard) -> Result<Vec<u8>, ModelError> {
+    if expected.format != "burnpack" {
+        return Err(ModelError::CorruptWeights {
+            path: path.into(),
+            reason: format!("unknown format '{}'", expected.format),
+        });
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ModelError::NotACheckpoint {
+                path: path.parent().unwrap_or(path).to_path_buf(),
+                file: WEIGHTS_FILE,
+            });
+        }
+        Err(e) => return Err(ModelError::Io { path: path.into(), source: e }),
+    };
+    let corrupt = |reason: String| ModelError::CorruptWeights { path: path.into(), reason };
+    if bytes.len() as u64 != expected.bytes {
+        return Err(corrupt(format!("{} bytes, the card says {}", bytes.len(), expected.bytes)));
+    }
+    let crc = format!("{:08x}", crc32fast::hash(&bytes));
+    if crc != expected.crc32 {
+        return Err(corrupt(format!("CRC-32 {crc}, the card says {}", expected.crc32)));
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,41 @@
+//! Neural IK models in burn (SPEC §1): the three IKNets and the CycleIK MLP and
+//! generator, their presets, the model card, checkpoints and inference.
+//!
+//! * [`Architecture`] describes a network (serialised in the model card);
+//!   `init(&device)` builds the [`Network`] module.
+//! * [`IoMapping`] says how poses become inputs and outputs become joints.
+//! * [`TensorFk`] is the differentiable forward kinematics the CycleIK losses use.
+//! * [`save_checkpoint`] / [`LoadedModel::load`] write and read a checkpoint
+//!   folder (`weights.bpk`, `card.json`, `history.json`); [`LoadedModel::infer`]
+//!   is the inference entry point for solvers and the viewer.
+
+mod architecture;
+mod card;
+mod checkpoint;
+mod cycleik;
+mod error;
+mod iknet;
+mod io;
+mod kind;
+mod tensor_fk;
+
+pub use architecture::{Architecture, Network, PresetSpec, preset_spec};
+pub use card::{CARD_FORMAT_VERSION, ChainCard, ModelCard, WeightsCard};
+pub use checkpoint::{CARD_FILE, HISTORY_FILE, LoadedModel, WEIGHTS_FILE, save_checkpoint};
+pub use cycleik::{CycleIkConfig, CycleIkNet};
+pub use error::ModelError;
+pub use iknet::{
+    IknetFocused, IknetFocusedConfig, IknetImproved, IknetImprovedConfig, IknetOriginal, IknetOriginalConfig,
+    ResidualBlock,
+};
+pub use io::{InputEncoding, IoMapping, NoiseSpec, OutputDecoding};
+pub use kind::{ModelKind, Preset};
+pub use tensor_fk::{FkOutput, TensorFk, quaternions_to_matrices};
+
+/// Values of a pose input: `x y z qx qy qz qw`.
+pub const POSE_INPUT: usize = 7;
+
+/// The CPU device models run on: burn's pure-Rust `flex` backend.
+pub fn cpu_device() -> burn::tensor::Device {
+    burn::tensor::Device::flex()
+}

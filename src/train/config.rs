@@ -1,0 +1,220 @@
+//! Training hyper-parameters, serialised into the training history.
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use super::TrainError;
+use crate::models::{Architecture, ModelError, ModelKind, Preset, preset_spec};
+use crate::robots::Workspace;
+
+/// Position term of the CycleIK loss, on positions in metres.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum PositionLoss {
+    /// Mean absolute error over x, y, z.
+    L1,
+    /// Huber-like: quadratic below `beta` metres, linear above.
+    SmoothL1 { beta: f64 },
+}
+
+/// Rotation term of the CycleIK loss, between the reached and the target orientation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RotationLoss {
+    /// Frobenius norm ‖R̂ − R‖ = 2√2 · sin(θ/2): linear in the angle near 0,
+    /// computed without cancellation, so it keeps a gradient at small errors.
+    Chordal,
+    /// `1 − |⟨q̂, q⟩|` of the two unit quaternions.
+    QuaternionDistance,
+    /// The geodesic angle θ itself (rad), as 2·asin(‖R̂ − R‖ / 2√2).
+    Geodesic,
+}
+
+/// Weighted CycleIK loss: position + rotation + zero-controller (+ variance for the generator).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LossConfig {
+    pub position: PositionLoss,
+    pub rotation: RotationLoss,
+    pub position_weight: f64,
+    pub rotation_weight: f64,
+    /// MSE of the joints listed in `zero_joints` (raw values) towards 0.
+    pub zero_weight: f64,
+    pub zero_joints: Vec<usize>,
+    /// Generator: `MSE(var(Θ) − var(Z))` on one pose repeated `variance_batch` times.
+    pub variance_weight: f64,
+    /// Rows of the repeated pose; `None`: the batch size.
+    pub variance_batch: Option<usize>,
+}
+
+impl LossConfig {
+    /// NICOL right arm reference for the MLP: position 9, orientation 2, zero-controller 2.
+    pub fn mlp_reference() -> Self {
+        Self {
+            position: PositionLoss::L1,
+            rotation: RotationLoss::Chordal,
+            position_weight: 9.0,
+            rotation_weight: 2.0,
+            zero_weight: 2.0,
+            zero_joints: Vec::new(),
+            variance_weight: 0.0,
+            variance_batch: None,
+        }
+    }
+
+    /// Generator reference: position 100, orientation 20, variance 80.
+    pub fn gan_reference() -> Self {
+        Self {
+            position_weight: 100.0,
+            rotation_weight: 20.0,
+            zero_weight: 0.0,
+            variance_weight: 80.0,
+            ..Self::mlp_reference()
+        }
+    }
+
+    pub fn for_model(model: ModelKind) -> Self {
+        if model.is_generative() { Self::gan_reference() } else { Self::mlp_reference() }
+    }
+}
+
+/// Where tensors live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    /// burn's pure-Rust `flex` backend.
+    #[default]
+    Cpu,
+    /// burn's wgpu backend (cargo feature `gpu`).
+    Gpu,
+}
+
+impl DeviceChoice {
+    pub fn device(self) -> Result<Device, TrainError> {
+        match self {
+            DeviceChoice::Cpu => Ok(crate::models::cpu_device()),
+            #[cfg(feature = "gpu")]
+            DeviceChoice::Gpu => Ok(Device::wgpu(Default::default())),
+            #[cfg(not(feature = "gpu"))]
+            DeviceChoice::Gpu => Err(TrainError::InvalidConfig(
+                "this build has no GPU backend (build with the cargo feature `gpu`)".into(),
+            )),
+        }
+    }
+}
+
+/// Everything a training run is told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub model: ModelKind,
+    pub preset: Preset,
+    /// Replaces the preset's network (e.g. a tiny one for tests).
+    pub architecture: Option<Architecture>,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// The learning rate falls linearly, at the end of each epoch, to
+    /// `learning_rate × lr_end_factor` for the last epoch.
+    pub lr_end_factor: f64,
+    /// Clip each parameter's gradient to this L2 norm (burn's norm clipping).
+    pub grad_clip_norm: Option<f32>,
+    pub seed: u64,
+    /// CycleIK losses (unused by the supervised IKNets, which use joint MSE).
+    pub loss: LossConfig,
+    /// Divergence handling: roll back to the last good state and lower the
+    /// learning rate, at most this many times.
+    pub max_restarts: usize,
+    pub restart_lr_factor: f64,
+    /// A step loss above `explode_factor ×` its running average counts as divergence.
+    pub explode_factor: f64,
+    /// Stop after this many epochs without a better validation loss.
+    pub early_stopping_patience: Option<usize>,
+    /// Validation uses at most this many samples of the validation split.
+    pub val_max_samples: usize,
+    /// Cap on steps per epoch (quick runs and tests); `None`: the whole split.
+    pub max_steps_per_epoch: Option<usize>,
+    /// Normalisation box for CycleIK; `None`: the dataset's workspace, or the
+    /// bounding box of its training positions.
+    pub workspace: Option<Workspace>,
+    pub device: DeviceChoice,
+    /// Test hook: the loss of this global step (0-based) is made NaN, once.
+    pub inject_nan_at_step: Option<usize>,
+}
+
+impl TrainConfig {
+    /// Defaults for `model` with the batch size and learning rate of `preset`.
+    pub fn new(model: ModelKind, preset: Preset) -> Result<Self, ModelError> {
+        let spec = preset_spec(model, preset, 1)?;
+        Ok(Self {
+            model,
+            preset,
+            architecture: None,
+            epochs: 20,
+            batch_size: spec.batch_size,
+            learning_rate: spec.learning_rate,
+            lr_end_factor: 0.1,
+            grad_clip_norm: None,
+            seed: 0,
+            loss: LossConfig::for_model(model),
+            // The paper allowed 2 restarts for the MLP and 9 for the GAN.
+            max_restarts: if model.is_generative() { 9 } else { 2 },
+            restart_lr_factor: 0.5,
+            explode_factor: 100.0,
+            early_stopping_patience: model.is_supervised().then_some(10),
+            val_max_samples: 2_000,
+            max_steps_per_epoch: None,
+            workspace: None,
+            device: DeviceChoice::Cpu,
+            inject_nan_at_step: None,
+        })
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), TrainError> {
+        let bad = |what: String| Err(TrainError::InvalidConfig(what));
+        if self.epochs == 0 {
+            return bad("epochs must be at least 1".into());
+        }
+        if self.batch_size < 2 {
+            return bad(format!("batch size {} is below 2", self.batch_size));
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad(format!("learning rate {} is not a positive number", self.learning_rate));
+        }
+        if !(self.lr_end_factor > 0.0 && self.lr_end_factor <= 1.0) {
+            return bad(format!("lr_end_factor {} is outside (0, 1]", self.lr_end_factor));
+        }
+        if !(self.restart_lr_factor > 0.0 && self.restart_lr_factor <= 1.0) {
+            return bad(format!("restart_lr_factor {} is outside (0, 1]", self.restart_lr_factor));
+        }
+        if self.explode_factor.is_nan() || self.explode_factor <= 1.0 {
+            return bad(format!("explode_factor {} must exceed 1", self.explode_factor));
+        }
+        if let Some(clip) = self.grad_clip_norm
+            && !(clip.is_finite() && clip > 0.0)
+        {
+            return bad(format!("gradient clipping norm {clip} is not a positive number"));
+        }
+        if self.val_max_samples == 0 {
+            return bad("val_max_samples must be at least 1".into());
+        }
+        if self.loss.variance_batch.is_some_and(|b| b < 2) {
+            return bad("variance_batch must be at least 2".into());
+        }
+        let weights =
+            [self.loss.position_weight, self.loss.rotation_weight, self.loss.zero_weight, self.loss.variance_weight];
+        if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
+            return bad(format!("loss weights must be finite and ≥ 0: {weights:?}"));
+        }
+        if let PositionLoss::SmoothL1 { beta } = self.loss.position
+            && !(beta.is_finite() && beta > 0.0)
+        {
+            return bad(format!("smooth-L1 beta {beta} is not a positive number"));
+        }
+        Ok(())
+    }
+
+    /// Learning rate of `epoch` (0-based) before restarts lower it.
+    pub fn scheduled_lr(&self, epoch: usize) -> f64 {
+        let progress = if self.epochs > 1 { epoch.min(self.epochs - 1) as f64 / (self.epochs - 1) as f64 } else { 0.0 };
+        self.learning_rate * (1.0 - (1.0 - self.lr_end_factor) * progress)
+    }
+}

@@ -1,0 +1,47 @@
+//! Training for every model of [`crate::models`], one loop for the command
+//! line and the studio's Train panel.
+//!
+//! Build a [`TrainJob`] (robot, dataset, [`TrainConfig`], checkpoint folder),
+//! then either [`spawn`] it and read [`TrainEvent`]s from the handle's channel
+//! (cancel with [`TrainHandle::cancel`]), or call [`train`] on the current thread.
+
+mod batches;
+mod config;
+mod events;
+pub mod losses;
+mod trainer;
+
+use thiserror::Error;
+
+pub use config::{DeviceChoice, LossConfig, PositionLoss, RotationLoss, TrainConfig};
+pub use events::{
+    DatasetIdentity, EpochRecord, LossParts, RestartRecord, StopReason, TrainEvent, TrainHistory, TrainSummary,
+    Validation,
+};
+pub use trainer::{TrainHandle, TrainJob, TrainOutcome, spawn, train};
+
+use crate::data::DataError;
+use crate::models::ModelError;
+
+#[derive(Debug, Error)]
+pub enum TrainError {
+    #[error("invalid training configuration: {0}")]
+    InvalidConfig(String),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("training diverged after {restarts} restarts: {reason}")]
+    Diverged { restarts: usize, reason: String },
+    #[error("tensor backend: {0}")]
+    Backend(String),
+    #[error("the training thread panicked: {0}")]
+    Panicked(String),
+}
+
+/// Reads a checkpoint's `history.json`.
+pub fn read_history(dir: &std::path::Path) -> Result<TrainHistory, ModelError> {
+    let path = dir.join(crate::models::HISTORY_FILE);
+    let text = std::fs::read(&path).map_err(ModelError::io(&path))?;
+    serde_json::from_slice(&text).map_err(|e| ModelError::CorruptCard { path, reason: e.to_string() })
+}

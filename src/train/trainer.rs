@@ -1,0 +1,613 @@
+//! The one training loop for every model: Adam, per-epoch linear learning-rate
+//! decay, validation, early stopping, best-model checkpoints, divergence
+//! rollback, progress events and cancellation.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use burn::grad_clipping::GradientClippingConfig;
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::batches::{Batch, Samples, batch_ranges};
+use super::events::{
+    DatasetIdentity, EpochRecord, LossParts, RestartRecord, StopReason, TrainEvent, TrainHistory, TrainSummary,
+    Validation,
+};
+use super::losses::{mse, position_loss, rotation_loss, variance_loss, zero_loss};
+use super::{DeviceChoice, TrainConfig, TrainError};
+use crate::data::{Dataset, Split};
+use crate::kinematics::{Pose, orientation_error_deg, position_error_mm};
+use crate::models::{
+    Architecture, IoMapping, LoadedModel, ModelCard, ModelError, Network, TensorFk, preset_spec, save_checkpoint,
+};
+use crate::robots::{Robot, Workspace};
+
+/// SPEC §4 success thresholds.
+const SUCCESS_MM: f64 = 10.0;
+const SUCCESS_DEG: f64 = 20.0;
+/// Steps of running-average warm-up before the explosion test applies.
+const EXPLODE_WARMUP_STEPS: usize = 20;
+/// Validation rows per forward pass.
+const VAL_CHUNK: usize = 1024;
+
+/// What to train, on what, and where to put the checkpoint. Owns its data so
+/// that it can move to a training thread.
+#[derive(Debug, Clone)]
+pub struct TrainJob {
+    pub robot: Robot,
+    pub dataset: Arc<Dataset>,
+    /// Recorded in the history as the dataset's identity.
+    pub dataset_path: Option<PathBuf>,
+    pub config: TrainConfig,
+    /// Checkpoint folder: the best model so far is written after every
+    /// improving epoch, and once more (with the full history) at the end.
+    pub out: Option<PathBuf>,
+}
+
+/// The result of a run: the best model (validation loss) and its history.
+#[derive(Debug, Clone)]
+pub struct TrainOutcome {
+    pub card: ModelCard,
+    /// Inference-mode network (no autodiff).
+    pub network: Network,
+    pub history: TrainHistory,
+    pub summary: TrainSummary,
+}
+
+impl TrainOutcome {
+    pub fn save(&self, dir: &std::path::Path) -> Result<ModelCard, ModelError> {
+        save_checkpoint(dir, &self.card, &self.network, Some(&self.history))
+    }
+
+    /// The trained model ready for [`LoadedModel::infer`].
+    pub fn loaded_model(&self) -> Result<LoadedModel, ModelError> {
+        let dir = self.summary.checkpoint.clone().unwrap_or_default();
+        LoadedModel::from_parts(self.card.clone(), self.network.clone(), dir)
+    }
+}
+
+/// A run on its own thread: read `events`, call `cancel()` to stop it, `join()`
+/// for the outcome.
+pub struct TrainHandle {
+    pub events: Receiver<TrainEvent>,
+    cancel: Arc<AtomicBool>,
+    thread: JoinHandle<Result<TrainOutcome, TrainError>>,
+}
+
+impl TrainHandle {
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+    pub fn join(self) -> Result<TrainOutcome, TrainError> {
+        self.thread.join().unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(TrainError::Panicked(message))
+        })
+    }
+}
+
+/// Starts [`train`] on a new thread.
+pub fn spawn(job: TrainJob) -> TrainHandle {
+    let (sender, events) = mpsc::channel();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = cancel.clone();
+    let thread = std::thread::Builder::new()
+        .name("ik-studio-train".into())
+        .spawn(move || train(&job, &sender, &flag))
+        .expect("the OS can start a thread");
+    TrainHandle { events, cancel, thread }
+}
+
+/// Trains `job` on the calling thread, reporting to `events` (a closed
+/// receiver is fine) and stopping cleanly when `cancel` becomes true.
+pub fn train(job: &TrainJob, events: &Sender<TrainEvent>, cancel: &AtomicBool) -> Result<TrainOutcome, TrainError> {
+    let result = Run::new(job, events).and_then(|run| run.execute(cancel));
+    if let Err(e) = &result {
+        let _ = events.send(TrainEvent::Failed(e.to_string()));
+    }
+    result
+}
+
+/// Loss tensors of one forward pass.
+struct Losses {
+    total: Tensor<1>,
+    joint_mse: Option<Tensor<1>>,
+    position: Option<Tensor<1>>,
+    rotation: Option<Tensor<1>>,
+    zero: Option<Tensor<1>>,
+    variance: Option<Tensor<1>>,
+    /// Decoded joint values `[rows, dof]`.
+    joints: Tensor<2>,
+}
+
+impl Losses {
+    /// All terms read back in one transfer.
+    fn read(&self, total: &Tensor<1>) -> Result<LossParts, TrainError> {
+        let terms = [&self.joint_mse, &self.position, &self.rotation, &self.zero, &self.variance];
+        let mut parts = vec![total.clone()];
+        parts.extend(terms.iter().filter_map(|t| (*t).clone()));
+        let values = read_f32(Tensor::cat(parts, 0))?;
+        let mut next = values[1..].iter().map(|&v| v as f64);
+        let mut take = |t: &Option<Tensor<1>>| t.as_ref().and_then(|_| next.next());
+        Ok(LossParts {
+            total: values[0] as f64,
+            joint_mse: take(&self.joint_mse),
+            position: take(&self.position),
+            rotation: take(&self.rotation),
+            zero: take(&self.zero),
+            variance: take(&self.variance),
+        })
+    }
+}
+
+fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, TrainError> {
+    tensor.into_data().try_into_vec::<f32>().map_err(|e| TrainError::Backend(format!("{e:?}")))
+}
+
+/// The last state known to be good, to roll back to.
+struct Snapshot {
+    network: Network,
+    optimizer: ModuleOptimizer,
+    next_epoch: usize,
+    ema: Option<f64>,
+}
+
+struct Run<'a> {
+    job: &'a TrainJob,
+    config: &'a TrainConfig,
+    events: &'a Sender<TrainEvent>,
+    card: ModelCard,
+    architecture: Architecture,
+    io: IoMapping,
+    fk: TensorFk,
+    device: Device,
+    plain: Device,
+    train: Samples,
+    val: Samples,
+    /// Target poses of the validation samples (f64, for the metrics).
+    val_poses: Vec<f64>,
+    identity: DatasetIdentity,
+    started: Instant,
+}
+
+impl<'a> Run<'a> {
+    fn new(job: &'a TrainJob, events: &'a Sender<TrainEvent>) -> Result<Self, TrainError> {
+        let config = &job.config;
+        config.validate()?;
+        let (robot, dataset) = (&job.robot, job.dataset.as_ref());
+        dataset.meta.check_robot(robot)?;
+        let chain = &robot.chain;
+        let (train_view, val_view) = (dataset.split(Split::Train), dataset.split(Split::Val));
+        if train_view.len() < 2 || val_view.is_empty() {
+            return Err(TrainError::InvalidConfig(format!(
+                "the dataset needs at least 2 training and 1 validation samples (it has {} and {})",
+                train_view.len(),
+                val_view.len()
+            )));
+        }
+        let architecture = match &config.architecture {
+            Some(a) => a.clone(),
+            None => preset_spec(config.model, config.preset, chain.dof())?.architecture,
+        };
+        if !architecture.fits_kind(config.model) || architecture.dof() != chain.dof() {
+            return Err(TrainError::InvalidConfig(format!(
+                "the architecture is not a {} network for {} joints",
+                config.model,
+                chain.dof()
+            )));
+        }
+        if let Some(&j) = config.loss.zero_joints.iter().find(|&&j| j >= chain.dof()) {
+            return Err(TrainError::InvalidConfig(format!(
+                "zero-controller joint {j} does not exist (dof {})",
+                chain.dof()
+            )));
+        }
+        let io = if config.model.is_supervised() {
+            IoMapping::raw()
+        } else {
+            let workspace = match (&config.workspace, &dataset.meta.workspace) {
+                (Some(w), _) | (None, Some(w)) => w.clone(),
+                (None, None) => bounding_box(train_view.poses),
+            };
+            IoMapping::normalised(chain, &workspace, architecture.noise_dim())?
+        };
+        let card = ModelCard::new(config.model, config.preset, architecture.clone(), io.clone(), &robot.name, chain)?;
+        let plain = config.device.device()?;
+        let train = Samples::new(&train_view, &io, usize::MAX)?;
+        let val = Samples::new(&val_view, &io, config.val_max_samples)?;
+        let val_poses = val_view.poses[..val.len * 7].to_vec();
+        Ok(Self {
+            job,
+            config,
+            events,
+            card,
+            architecture,
+            io,
+            fk: TensorFk::new(chain),
+            device: plain.clone().autodiff(),
+            plain,
+            train,
+            val,
+            val_poses,
+            identity: DatasetIdentity::of(dataset, job.dataset_path.clone()),
+            started: Instant::now(),
+        })
+    }
+
+    fn send(&self, event: TrainEvent) {
+        // Nobody listening is not an error: the run goes on.
+        let _ = self.events.send(event);
+    }
+
+    fn device_name(&self) -> String {
+        match self.config.device {
+            DeviceChoice::Cpu => "cpu (burn flex)".into(),
+            DeviceChoice::Gpu => "gpu (burn wgpu)".into(),
+        }
+    }
+
+    fn execute(self, cancel: &AtomicBool) -> Result<TrainOutcome, TrainError> {
+        let config = self.config;
+        self.device.seed(config.seed);
+        let mut network = self.architecture.init(&self.device);
+        let mut optimizer = AdamConfig::new()
+            .with_epsilon(1e-8)
+            .with_grad_clipping(config.grad_clip_norm.map(GradientClippingConfig::Norm))
+            .init();
+        let steps_per_epoch = batch_ranges(self.train.len, config.batch_size, config.max_steps_per_epoch).len();
+        self.send(TrainEvent::Started {
+            model: config.model,
+            preset: config.preset,
+            parameter_count: self.card.parameter_count,
+            epochs: config.epochs,
+            steps_per_epoch,
+            train_samples: self.train.len,
+            val_samples: self.val.len,
+            device: self.device_name(),
+        });
+
+        let mut history = self.empty_history();
+        let mut good = Snapshot { network: network.valid(), optimizer: optimizer.clone(), next_epoch: 0, ema: None };
+        let mut best: Option<(f64, Network)> = None;
+        let mut checkpoint = None;
+        let (mut lr_factor, mut epoch, mut global_step) = (1.0, 0, 0);
+        let (mut ema, mut ema_steps, mut since_improved) = (None::<f64>, 0, 0);
+        let mut nan_pending = config.inject_nan_at_step;
+        let mut stop = StopReason::Completed;
+        let mut train_seconds = 0.0;
+
+        'epochs: while epoch < config.epochs {
+            let lr = config.scheduled_lr(epoch) * lr_factor;
+            let mut order: Vec<usize> = (0..self.train.len).collect();
+            let shuffle_seed = config.seed ^ ((epoch as u64) << 20) ^ ((history.restarts.len() as u64) << 44);
+            order.shuffle(&mut ChaCha8Rng::seed_from_u64(shuffle_seed));
+            let ranges = batch_ranges(self.train.len, config.batch_size, config.max_steps_per_epoch);
+            let epoch_started = Instant::now();
+            let (mut sum, mut samples) = (LossParts::default(), 0);
+
+            for (step, range) in ranges.iter().enumerate() {
+                if cancel.load(Ordering::Relaxed) {
+                    stop = StopReason::Cancelled;
+                    break 'epochs;
+                }
+                let losses = self.training_losses(&network, &order[range.clone()]);
+                let mut total = losses.total.clone();
+                if nan_pending == Some(global_step) {
+                    nan_pending = None;
+                    total = total.mul_scalar(f32::NAN);
+                }
+                let parts = losses.read(&total)?;
+                let divergence = diverged(parts.total, ema, ema_steps, config.explode_factor);
+                global_step += 1;
+                if let Some(reason) = divergence {
+                    let record =
+                        self.restart(&mut history, epoch, global_step - 1, reason, good.next_epoch, &mut lr_factor)?;
+                    self.send(TrainEvent::Restart(record));
+                    network = good.network.clone().train();
+                    optimizer = good.optimizer.clone();
+                    (epoch, ema, ema_steps) = (good.next_epoch, good.ema, 0);
+                    continue 'epochs;
+                }
+                ema = Some(ema.map_or(parts.total, |a| 0.98 * a + 0.02 * parts.total));
+                ema_steps += 1;
+
+                let grads = GradientsParams::from_grads(total.backward(), &network);
+                network = optimizer.step(lr, network, grads);
+                sum.accumulate(&parts);
+                samples += range.len();
+                self.send(TrainEvent::Step {
+                    epoch,
+                    step,
+                    steps_per_epoch: ranges.len(),
+                    global_step: global_step - 1,
+                    loss: parts,
+                    learning_rate: lr,
+                });
+            }
+            let seconds_training = epoch_started.elapsed().as_secs_f64();
+
+            let valid = network.valid();
+            let validation = self.validate(&valid)?;
+            if ![validation.loss, validation.position_mm, validation.orientation_deg].iter().all(|v| v.is_finite()) {
+                let reason = format!("non-finite validation (loss {})", validation.loss);
+                let record = self.restart(&mut history, epoch, global_step, reason, good.next_epoch, &mut lr_factor)?;
+                self.send(TrainEvent::Restart(record));
+                network = good.network.clone().train();
+                optimizer = good.optimizer.clone();
+                (epoch, ema, ema_steps) = (good.next_epoch, good.ema, 0);
+                continue 'epochs;
+            }
+            train_seconds += seconds_training;
+            history.steps += ranges.len();
+            history.samples_seen += samples;
+
+            let improved = best.as_ref().is_none_or(|(loss, _)| validation.loss < *loss);
+            if improved {
+                best = Some((validation.loss, valid.clone()));
+                history.best_epoch = Some(epoch);
+                since_improved = 0;
+            } else {
+                since_improved += 1;
+            }
+            let seconds = epoch_started.elapsed().as_secs_f64();
+            let done: f64 = history.epochs.iter().map(|r| r.seconds).sum::<f64>() + seconds;
+            let record = EpochRecord {
+                epoch,
+                train_loss: sum.total / ranges.len().max(1) as f64,
+                loss_parts: sum.scaled(1.0 / ranges.len().max(1) as f64),
+                validation,
+                learning_rate: lr,
+                steps: ranges.len(),
+                seconds,
+                samples_per_second: samples as f64 / seconds_training.max(1e-9),
+                eta_seconds: done / (history.epochs.len() + 1) as f64 * (config.epochs - epoch - 1) as f64,
+                improved,
+            };
+            history.epochs.push(record.clone());
+            self.send(TrainEvent::Epoch(record));
+
+            if improved && let Some(out) = &self.job.out {
+                self.finish_history(&mut history, train_seconds, None);
+                save_checkpoint(out, &self.card, &valid, Some(&history))?;
+                checkpoint = Some(out.clone());
+                self.send(TrainEvent::Checkpoint { epoch, path: out.clone() });
+            }
+            good = Snapshot { network: valid, optimizer: optimizer.clone(), next_epoch: epoch + 1, ema };
+            epoch += 1;
+            if config.early_stopping_patience.is_some_and(|p| since_improved >= p) && epoch < config.epochs {
+                stop = StopReason::EarlyStopped;
+                break;
+            }
+        }
+
+        self.finish_history(&mut history, train_seconds, Some(stop));
+        let network = match best {
+            Some((_, network)) => network,
+            None => network.valid(),
+        };
+        if let (Some(out), Some(_)) = (&self.job.out, history.best_epoch) {
+            save_checkpoint(out, &self.card, &network, Some(&history))?;
+            checkpoint = Some(out.clone());
+        }
+        let summary = TrainSummary {
+            stop,
+            epochs_run: history.epochs.len(),
+            best_epoch: history.best_epoch,
+            best: history.best().map(|r| r.validation),
+            restarts: history.restarts.len(),
+            wall_seconds: history.wall_seconds,
+            samples_per_second: history.samples_per_second,
+            checkpoint,
+        };
+        self.send(match stop {
+            StopReason::Cancelled => TrainEvent::Cancelled,
+            _ => TrainEvent::Finished(summary.clone()),
+        });
+        Ok(TrainOutcome { card: self.card.clone(), network, history, summary })
+    }
+
+    /// Records a rollback; refuses once the restarts are used up.
+    fn restart(
+        &self,
+        history: &mut TrainHistory,
+        epoch: usize,
+        step: usize,
+        reason: String,
+        resume_epoch: usize,
+        lr_factor: &mut f64,
+    ) -> Result<RestartRecord, TrainError> {
+        if history.restarts.len() >= self.config.max_restarts {
+            return Err(TrainError::Diverged { restarts: history.restarts.len(), reason });
+        }
+        *lr_factor *= self.config.restart_lr_factor;
+        let record = RestartRecord {
+            epoch,
+            step,
+            reason,
+            resume_epoch,
+            lr_factor: *lr_factor,
+            restarts: history.restarts.len() + 1,
+        };
+        history.restarts.push(record.clone());
+        Ok(record)
+    }
+
+    fn empty_history(&self) -> TrainHistory {
+        TrainHistory {
+            model: self.config.model,
+            preset: self.config.preset,
+            robot: self.job.robot.name.clone(),
+            dataset: self.identity.clone(),
+            config: self.config.clone(),
+            parameter_count: self.card.parameter_count,
+            device: self.device_name(),
+            threads: rayon::current_num_threads(),
+            epochs: Vec::new(),
+            restarts: Vec::new(),
+            best_epoch: None,
+            stop: None,
+            steps: 0,
+            samples_seen: 0,
+            wall_seconds: 0.0,
+            samples_per_second: 0.0,
+        }
+    }
+
+    fn finish_history(&self, history: &mut TrainHistory, train_seconds: f64, stop: Option<StopReason>) {
+        history.wall_seconds = self.started.elapsed().as_secs_f64();
+        history.samples_per_second = history.samples_seen as f64 / train_seconds.max(1e-9);
+        history.stop = stop;
+    }
+
+    /// Forward pass and losses of one training step on the autodiff device.
+    fn training_losses(&self, network: &Network, indices: &[usize]) -> Losses {
+        let config = self.config;
+        let repeated = if config.model.is_generative() && config.loss.variance_weight > 0.0 {
+            config.loss.variance_batch.unwrap_or(config.batch_size)
+        } else {
+            0
+        };
+        // The generator's extra rows: the batch's first pose, repeated.
+        let mut rows = indices.to_vec();
+        rows.extend(std::iter::repeat_n(indices[0], repeated));
+        let batch = self.train.gather(&rows, &self.device);
+        let noise = self.io.noise.map(|spec| {
+            Tensor::random([batch.rows, spec.dim], Distribution::Uniform(spec.low, spec.high), &self.device)
+        });
+        self.losses(network, batch, noise, repeated)
+    }
+
+    /// Losses of `batch`; the last `repeated` rows also give the variance term.
+    fn losses(&self, network: &Network, batch: Batch, noise: Option<Tensor<2>>, repeated: usize) -> Losses {
+        let loss = &self.config.loss;
+        if self.config.model.is_supervised() {
+            let joints = network.forward(batch.input);
+            let joint_mse = mse(joints.clone(), batch.joints);
+            return Losses {
+                total: joint_mse.clone(),
+                joint_mse: Some(joint_mse),
+                position: None,
+                rotation: None,
+                zero: None,
+                variance: None,
+                joints,
+            };
+        }
+        let input = match &noise {
+            Some(z) => Tensor::cat(vec![batch.input, z.clone()], 1),
+            None => batch.input,
+        };
+        let output = network.forward(input);
+        let joints = self.io.decode(output.clone());
+        let reached = self.fk.forward(joints.clone());
+        let position = position_loss(loss.position, reached.position, batch.position);
+        let rotation = rotation_loss(loss.rotation, reached.rotation, batch.rotation);
+        let mut total =
+            position.clone().mul_scalar(loss.position_weight) + rotation.clone().mul_scalar(loss.rotation_weight);
+        let zero = (loss.zero_weight > 0.0 && !loss.zero_joints.is_empty())
+            .then(|| zero_loss(joints.clone(), &loss.zero_joints));
+        if let Some(z) = &zero {
+            total = total + z.clone().mul_scalar(loss.zero_weight);
+        }
+        let variance = match (&noise, repeated) {
+            (Some(z), r) if r >= 2 => {
+                let start = batch.rows - r;
+                Some(variance_loss(output.narrow(0, start, r), z.clone().narrow(0, start, r)))
+            }
+            _ => None,
+        };
+        if let Some(v) = &variance {
+            total = total + v.clone().mul_scalar(loss.variance_weight);
+        }
+        Losses { total, joint_mse: None, position: Some(position), rotation: Some(rotation), zero, variance, joints }
+    }
+
+    /// Validation loss and f64-FK errors of an inference-mode network.
+    fn validate(&self, network: &Network) -> Result<Validation, TrainError> {
+        let chain = &self.job.robot.chain;
+        let dof = chain.dof();
+        // Fixed noise: validation of the generator is repeatable epoch to epoch.
+        let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed ^ 0x7a11d);
+        let (mut loss_sum, mut pos_sum, mut rot_sum, mut successes) = (0.0, 0.0, 0.0, 0usize);
+        let all: Vec<usize> = (0..self.val.len).collect();
+        for chunk in all.chunks(VAL_CHUNK) {
+            let batch = self.val.gather(chunk, &self.plain);
+            let noise = self.io.noise.map(|spec| {
+                let values: Vec<f32> =
+                    (0..chunk.len() * spec.dim).map(|_| rng.random_range(spec.low..spec.high) as f32).collect();
+                Tensor::from_data(TensorData::new(values, [chunk.len(), spec.dim]), &self.plain)
+            });
+            let losses = self.losses(network, batch, noise, 0);
+            loss_sum += losses.read(&losses.total)?.total * chunk.len() as f64;
+            let joints = read_f32(losses.joints)?;
+            for (k, &i) in chunk.iter().enumerate() {
+                let q: Vec<f64> = joints[k * dof..(k + 1) * dof].iter().map(|&v| v as f64).collect();
+                let reached = chain.fk_unchecked(&q);
+                let target = Pose::from_slice(&self.val_poses[i * 7..i * 7 + 7])
+                    .ok_or_else(|| TrainError::InvalidConfig(format!("validation pose {i} is not a valid pose")))?
+                    .to_isometry();
+                let (mm, deg) = (position_error_mm(&reached, &target), orientation_error_deg(&reached, &target));
+                pos_sum += mm;
+                rot_sum += deg;
+                successes += usize::from(mm < SUCCESS_MM && deg < SUCCESS_DEG);
+            }
+        }
+        let n = self.val.len as f64;
+        Ok(Validation {
+            loss: loss_sum / n,
+            position_mm: pos_sum / n,
+            orientation_deg: rot_sum / n,
+            success_rate: successes as f64 / n,
+            samples: self.val.len,
+        })
+    }
+}
+
+/// `Some(reason)` when a step loss is non-finite or far above its running mean.
+fn diverged(loss: f64, ema: Option<f64>, ema_steps: usize, factor: f64) -> Option<String> {
+    if !loss.is_finite() {
+        return Some(format!("non-finite loss ({loss})"));
+    }
+    match ema {
+        Some(mean) if ema_steps >= EXPLODE_WARMUP_STEPS && loss > factor * mean => {
+            Some(format!("loss {loss:.4e} exploded above {factor} × its running mean {mean:.4e}"))
+        }
+        _ => None,
+    }
+}
+
+/// The box around a dataset's positions, padded by 1 % (at least 1 mm) per axis.
+fn bounding_box(poses: &[f64]) -> Workspace {
+    let (mut min, mut max) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
+    for pose in poses.chunks_exact(7) {
+        for i in 0..3 {
+            min[i] = min[i].min(pose[i]);
+            max[i] = max[i].max(pose[i]);
+        }
+    }
+    for i in 0..3 {
+        let pad = (0.01 * (max[i] - min[i])).max(1e-3);
+        min[i] -= pad;
+        max[i] += pad;
+    }
+    Workspace::new("dataset-bounds", min, max)
+}
