@@ -6,6 +6,7 @@
 mod camera;
 mod capture;
 mod convert;
+pub mod nullspace;
 mod panels;
 mod robot;
 mod scene;
@@ -36,11 +37,13 @@ pub struct StudioOptions {
     pub ui_scale: f32,
     /// Move the target around a small circle every frame (demo / frame-time benchmark).
     pub sweep_target: bool,
+    /// Nullspace overlay shown from the start, with this many ghosts.
+    pub overlay: Option<(nullspace::OverlayMode, usize)>,
 }
 
 impl Default for StudioOptions {
     fn default() -> Self {
-        Self { robot: RobotChoice::Builtin("nicol-right".into()), screenshot: None, exit_after_frames: None, ui_scale: 1.0, sweep_target: false }
+        Self { robot: RobotChoice::Builtin("nicol-right".into()), screenshot: None, exit_after_frames: None, ui_scale: 1.0, sweep_target: false, overlay: None }
     }
 }
 
@@ -76,6 +79,7 @@ impl Plugin for StudioPlugins {
             RobotPlugin,
             TargetPlugin,
             SolvePlugin,
+            nullspace::NullspacePlugin,
             panels::PanelsPlugin,
             capture::CapturePlugin,
         ));

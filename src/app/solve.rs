@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use bevy::prelude::*;
 use bevy::tasks::{AsyncComputeTaskPool, Task, block_on, poll_once};
-use ik_studio::solvers::{GoalMask, NumericSolver, SolveRequest, SolveResult, SolveState, Solver};
+use ik_studio::models::ModelKind;
+use ik_studio::solvers::{self, GoalMask, NumericSolver, SolveRequest, SolveResult, SolveState, Solver};
 
 use super::robot::{ArmState, StudioRobot};
 use super::target::TargetMoved;
@@ -20,8 +21,24 @@ pub struct SolverChoice {
 }
 
 impl SolverChoice {
+    /// Numeric IK, the GA, and every shipped model for the robot with its hybrids.
     fn for_robot(studio: &StudioRobot) -> Self {
-        Self { solvers: vec![Arc::new(NumericSolver::new(studio.robot.chain.clone()))], selected: 0 }
+        let robot = &studio.robot;
+        let mut solvers: Vec<Arc<dyn Solver>> = vec![Arc::new(NumericSolver::new(robot.chain.clone()))];
+        for kind in ModelKind::ALL {
+            if solvers::shipped_checkpoint(&robot.name, kind).is_none() {
+                continue;
+            }
+            for suffix in ["", "+numeric", "+ga"] {
+                if let Ok(solver) = solvers::build(&format!("{kind}{suffix}"), robot, None) {
+                    solvers.push(solver);
+                }
+            }
+        }
+        if let Ok(ga) = solvers::build("ga", robot, None) {
+            solvers.push(ga);
+        }
+        Self { solvers, selected: 0 }
     }
 
     pub fn current(&self) -> &Arc<dyn Solver> {

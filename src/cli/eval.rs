@@ -14,9 +14,13 @@ use super::robot_args::RobotArgs;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// Solver(s) to evaluate; several give one comparison table.
+    /// Solver(s) to evaluate (numeric, ga, a model, <model>+numeric, <model>+ga); several give
+    /// one comparison table.
     #[arg(long, required = true)]
     solver: Vec<String>,
+    /// Checkpoint folder for model solvers (default: the shipped one for the robot).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
     /// Dataset (.ikd); its robot is used unless --robot/--urdf says otherwise.
     #[arg(long)]
     data: PathBuf,
@@ -67,7 +71,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let n = opts.limit.map_or(view.len(), |l| l.min(view.len()));
     let mut reports = Vec::new();
     for name in &args.solver {
-        let solver = solvers::build(name, &robot)?;
+        let solver = solvers::build(name, &robot, args.checkpoint.as_deref())?;
         let bar = progress_bar(n as u64, name, args.json);
         let mut report = eval::evaluate(solver.as_ref(), view, &opts, &|done| bar.set_position(done as u64));
         bar.finish_and_clear();

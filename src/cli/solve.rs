@@ -16,9 +16,12 @@ use super::vectors::{parse_vector, read_vectors};
 pub struct SolveArgs {
     #[command(flatten)]
     robot: RobotArgs,
-    /// numeric (damped least squares with limits and restarts) or ga (genetic algorithm).
+    /// numeric, ga, a model (cycleik-mlp, cycleik-gan, iknet-…), or <model>+numeric / <model>+ga.
     #[arg(long, default_value = "numeric")]
     solver: String,
+    /// Checkpoint folder for a model solver (default: the shipped one for the robot).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
     /// Target pose x,y,z,qx,qy,qz,qw (m; unit quaternion, normalised if not).
     #[arg(long, allow_hyphen_values = true, required_unless_present = "poses_file", conflicts_with = "poses_file")]
     pose: Option<String>,
@@ -61,7 +64,7 @@ struct SolveJson<'a> {
 
 pub fn run(args: &SolveArgs) -> anyhow::Result<()> {
     let robot = args.robot.load()?;
-    let solver = solvers::build(&args.solver, &robot)?;
+    let solver = solvers::build(&args.solver, &robot, args.checkpoint.as_deref())?;
     let poses = match (&args.pose, &args.poses_file) {
         (Some(text), _) => vec![parse_vector(text)?],
         (None, Some(path)) => read_vectors(path, 7, "pose values (x,y,z,qx,qy,qz,qw)")?,

@@ -28,10 +28,24 @@ pub struct StudioArgs {
     /// Sweep the target around a small circle every frame (demo and frame-time benchmark).
     #[arg(long)]
     sweep_target: bool,
+    /// Start with a nullspace overlay (needs the viewer build).
+    #[arg(long, value_enum)]
+    overlay: Option<Overlay>,
+    /// Ghost arms of the overlay.
+    #[arg(long, default_value_t = 100)]
+    ghosts: usize,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum Overlay {
+    GanSamples,
+    GanSweep,
+    SelfMotion,
 }
 
 #[cfg(feature = "viewer")]
 pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
+    use crate::app::nullspace::OverlayMode;
     use crate::app::{RobotChoice, StudioOptions, run};
     let robot = match (&args.urdf, &args.base, &args.tip, &args.robot) {
         (Some(path), Some(base), Some(tip), _) => {
@@ -48,6 +62,14 @@ pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
         exit_after_frames: args.exit_after_frames,
         ui_scale: if args.presentation { 1.6 } else { 1.0 },
         sweep_target: args.sweep_target,
+        overlay: args.overlay.map(|o| {
+            let mode = match o {
+                Overlay::GanSamples => OverlayMode::GanSamples,
+                Overlay::GanSweep => OverlayMode::GanSweep,
+                Overlay::SelfMotion => OverlayMode::SelfMotion,
+            };
+            (mode, args.ghosts.clamp(1, 500))
+        }),
     })
 }
 

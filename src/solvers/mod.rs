@@ -2,8 +2,10 @@
 //! budget, tolerance) in, solutions (best first) with their errors out.
 
 mod genetic;
+mod neural;
 mod numeric;
 mod registry;
+mod self_motion;
 
 use std::time::Duration;
 
@@ -14,7 +16,9 @@ use crate::kinematics::{Chain, orientation_error_deg, position_error_mm};
 
 pub use genetic::{GaConfig, GaReport, GeneticSolver};
 pub use numeric::NumericSolver;
-pub use registry::{SOLVER_NAMES, SolverError, build};
+pub use neural::{NeuralGa, NeuralNumeric, NeuralSolver};
+pub use self_motion::self_motion;
+pub use registry::{SOLVER_NAMES, SolverError, build, checkpoints_dir, shipped_checkpoint};
 
 /// Which parts of the target pose count. A 4-DoF arm cannot reach every
 /// orientation: ask it for the position only, or position plus some axes.

@@ -1,26 +1,79 @@
-//! Solvers by name, as the command line and the studio offer them.
+//! Solvers by name, as the command line and the studio offer them:
+//! `numeric`, `ga`, a model (`cycleik-mlp`, …) by checkpoint, and the hybrids
+//! `<model>+numeric` and `<model>+ga`.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use thiserror::Error;
 
+use super::neural::{NeuralGa, NeuralNumeric, NeuralSolver};
 use super::{GeneticSolver, NumericSolver, Solver};
+use crate::models::{LoadedModel, ModelError, ModelKind};
 use crate::robots::Robot;
 
 #[derive(Debug, Error)]
 pub enum SolverError {
-    #[error("unknown solver '{0}'; solvers: {known}", known = SOLVER_NAMES.join(", "))]
+    #[error(
+        "unknown solver '{0}'; solvers: numeric, ga, a model ({models}) with --checkpoint, and <model>+numeric, <model>+ga",
+        models = ModelKind::ALL.map(|k| k.to_string()).join(", ")
+    )]
     Unknown(String),
+    #[error("solver '{solver}' needs a checkpoint: none given and none shipped at {shipped}")]
+    NoCheckpoint { solver: String, shipped: String },
+    #[error("checkpoint is a {found} model, solver '{solver}' asks for {expected}")]
+    WrongModel { solver: String, expected: ModelKind, found: ModelKind },
+    #[error(transparent)]
+    Model(#[from] ModelError),
 }
 
 /// Solvers that need no checkpoint.
 pub const SOLVER_NAMES: &[&str] = &["numeric", "ga"];
 
-/// The solver `name` for `robot`'s chain.
-pub fn build(name: &str, robot: &Robot) -> Result<Arc<dyn Solver>, SolverError> {
+/// Where the project's trained checkpoints are: `IK_STUDIO_CHECKPOINTS`, else
+/// the `checkpoints/` folder of the source tree this binary was built from.
+pub fn checkpoints_dir() -> PathBuf {
+    std::env::var_os("IK_STUDIO_CHECKPOINTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("checkpoints"))
+}
+
+/// The shipped checkpoint of `model` for `robot`, if there is one.
+pub fn shipped_checkpoint(robot: &str, model: ModelKind) -> Option<PathBuf> {
+    let dir = checkpoints_dir().join(robot).join(model.to_string());
+    dir.join(crate::models::CARD_FILE).is_file().then_some(dir)
+}
+
+/// The solver `name` for `robot`'s chain; models use `checkpoint`, or the shipped one.
+pub fn build(name: &str, robot: &Robot, checkpoint: Option<&Path>) -> Result<Arc<dyn Solver>, SolverError> {
     match name {
-        "numeric" => Ok(Arc::new(NumericSolver::new(robot.chain.clone()))),
-        "ga" => Ok(Arc::new(GeneticSolver::new(robot.chain.clone()))),
-        other => Err(SolverError::Unknown(other.to_string())),
+        "numeric" => return Ok(Arc::new(NumericSolver::new(robot.chain.clone()))),
+        "ga" => return Ok(Arc::new(GeneticSolver::new(robot.chain.clone()))),
+        _ => {}
     }
+    let (model_name, hybrid) = match name.split_once('+') {
+        Some((m, h)) => (m, Some(h)),
+        None => (name, None),
+    };
+    let kind: ModelKind = model_name.parse().map_err(|_| SolverError::Unknown(name.to_string()))?;
+    if !matches!(hybrid, None | Some("numeric") | Some("ga")) {
+        return Err(SolverError::Unknown(name.to_string()));
+    }
+    let path = match checkpoint {
+        Some(p) => p.to_path_buf(),
+        None => shipped_checkpoint(&robot.name, kind).ok_or_else(|| SolverError::NoCheckpoint {
+            solver: name.to_string(),
+            shipped: checkpoints_dir().join(&robot.name).join(kind.to_string()).display().to_string(),
+        })?,
+    };
+    let model = LoadedModel::load_for(&path, &robot.name, &robot.chain)?;
+    if model.card.model != kind {
+        return Err(SolverError::WrongModel { solver: name.to_string(), expected: kind, found: model.card.model });
+    }
+    let neural = NeuralSolver::new(Arc::new(model), robot.chain.clone());
+    Ok(match hybrid {
+        None => Arc::new(neural),
+        Some("numeric") => Arc::new(NeuralNumeric::new(neural)),
+        _ => Arc::new(NeuralGa::new(neural)),
+    })
 }

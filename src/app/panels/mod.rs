@@ -1,6 +1,7 @@
 //! The egui side panel, one section per capability, plus the help overlay and
 //! keyboard shortcuts.
 
+mod nullspace_panel;
 mod robot_panel;
 mod solve_panel;
 
@@ -62,7 +63,13 @@ const SHORTCUTS: &[(&str, &str)] = &[
     ("F1 / H", "this help"),
 ];
 
-fn draw_panels(mut contexts: EguiContexts, mut ui_state: ResMut<UiState>, mut robot: robot_panel::RobotPanel, mut solve: solve_panel::SolvePanel) -> Result {
+fn draw_panels(
+    mut contexts: EguiContexts,
+    mut ui_state: ResMut<UiState>,
+    mut robot: robot_panel::RobotPanel,
+    mut solve: solve_panel::SolvePanel,
+    mut nullspace: nullspace_panel::NullspacePanel,
+) -> Result {
     let ctx = contexts.ctx_mut()?;
     ctx.set_zoom_factor(if ui_state.presentation { 1.6 } else { 1.0 });
     let mut root = egui::Ui::new(
@@ -76,6 +83,8 @@ fn draw_panels(mut contexts: EguiContexts, mut ui_state: ResMut<UiState>, mut ro
             robot.robot_section(ui);
             ui.separator();
             solve.solver_section(ui);
+            ui.separator();
+            nullspace.section(ui);
             ui.separator();
             robot.joints_section(ui);
             ui.separator();

@@ -1,0 +1,121 @@
+//! Solvers over trained networks, and the hybrids of the CycleIK paper: network
+//! solutions seeding the GA (`<model>+ga`) or refined locally (`<model>+numeric`).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{GeneticSolver, NumericSolver, SolveRequest, SolveResult, Solution, Solver};
+use crate::kinematics::{Chain, Pose};
+use crate::models::LoadedModel;
+
+/// A network used as a solver: one forward pass (the GAN: `samples` of them in one batch).
+pub struct NeuralSolver {
+    model: Arc<LoadedModel>,
+    chain: Chain,
+    name: String,
+}
+
+impl NeuralSolver {
+    pub fn new(model: Arc<LoadedModel>, chain: Chain) -> Self {
+        let name = model.card.model.to_string();
+        Self { model, chain, name }
+    }
+
+    pub fn model(&self) -> &Arc<LoadedModel> {
+        &self.model
+    }
+
+    /// Every solution the network gives for the request, evaluated, unsorted.
+    pub fn candidates(&self, req: &SolveRequest) -> Vec<Solution> {
+        let pose = Pose::from_isometry(&req.target).to_array();
+        let Ok(joints) = self.model.infer(&pose, req.samples.max(1)) else { return Vec::new() };
+        joints
+            .chunks_exact(self.chain.dof())
+            .map(|q| Solution::evaluate(&self.chain, q.to_vec(), &req.target, req.mask))
+            .collect()
+    }
+}
+
+impl Solver for NeuralSolver {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn solve(&self, req: &SolveRequest) -> SolveResult {
+        let start = Instant::now();
+        let solutions = self.candidates(req);
+        SolveResult::from_solutions(solutions, req.tolerance, start.elapsed())
+    }
+}
+
+/// The network's best solution, refined by numeric IK within the budget.
+pub struct NeuralNumeric {
+    neural: NeuralSolver,
+    numeric: NumericSolver,
+    name: String,
+}
+
+impl NeuralNumeric {
+    pub fn new(neural: NeuralSolver) -> Self {
+        let name = format!("{}+numeric", neural.name);
+        let numeric = NumericSolver::new(neural.chain.clone());
+        Self { neural, numeric, name }
+    }
+}
+
+impl Solver for NeuralNumeric {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn solve(&self, req: &SolveRequest) -> SolveResult {
+        let start = Instant::now();
+        let mut candidates = self.neural.candidates(req);
+        candidates.sort_by(|a, b| (a.position_error_mm + a.orientation_error_deg).total_cmp(&(b.position_error_mm + b.orientation_error_deg)));
+        let seed = candidates.first().map(|s| s.joints.clone()).or_else(|| req.seed.clone());
+        let budget = req.budget.saturating_sub(start.elapsed());
+        let mut result = self.numeric.solve(&SolveRequest { seed, budget, samples: 1, ..req.clone() });
+        result.time = start.elapsed();
+        result
+    }
+}
+
+/// The GA with network solutions filling half of its initial population.
+pub struct NeuralGa {
+    neural: NeuralSolver,
+    ga: GeneticSolver,
+    name: String,
+}
+
+impl NeuralGa {
+    pub fn new(neural: NeuralSolver) -> Self {
+        let name = format!("{}+ga", neural.name);
+        let ga = GeneticSolver::new(neural.chain.clone());
+        Self { neural, ga, name }
+    }
+}
+
+impl Solver for NeuralGa {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn solve(&self, req: &SolveRequest) -> SolveResult {
+        let start = Instant::now();
+        let half = self.ga.config.population / 2;
+        // A generator gives many distinct seeds; a single-solution network's answer is repeated
+        // (mutation spreads the copies around it).
+        let seeds: Vec<Vec<f64>> = self
+            .neural
+            .candidates(&SolveRequest { samples: half, ..req.clone() })
+            .into_iter()
+            .map(|s| s.joints)
+            .cycle()
+            .take(half)
+            .collect();
+        let budget = req.budget.saturating_sub(start.elapsed());
+        let (mut result, _) = self.ga.solve_seeded(&SolveRequest { budget, ..req.clone() }, &seeds);
+        result.time = start.elapsed();
+        result
+    }
+}

@@ -1,0 +1,84 @@
+//! Model solvers from checkpoints, the hybrids, and the solver registry.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use ik_studio::data::{SampleConfig, sample_dataset};
+use ik_studio::models::{Architecture, CycleIkConfig, ModelKind, Preset};
+use ik_studio::robots;
+use ik_studio::solvers::{self, SolveRequest, SolveState, SolverError, Tolerance};
+use ik_studio::train::{self, TrainConfig, TrainJob};
+
+/// A small CycleIK network trained for a few seconds and saved as a checkpoint.
+fn trained_checkpoint(robot: &ik_studio::Robot, kind: ModelKind, noise_dim: usize, out: &Path) {
+    let ws = robot.default_workspace().clone();
+    let (data, _) = sample_dataset(robot, &ws, &SampleConfig::new(4_000, 3), &|_| {}).unwrap();
+    let mut config = TrainConfig::new(kind, Preset::Compact).unwrap();
+    config.architecture = Some(Architecture::CycleIk(CycleIkConfig::new(robot.chain.dof(), vec![64, 64], 2).with_noise_dim(noise_dim)));
+    (config.epochs, config.batch_size, config.learning_rate) = (6, 64, 3e-3);
+    let job = TrainJob { robot: robot.clone(), dataset: Arc::new(data), dataset_path: None, config, out: Some(out.to_path_buf()) };
+    let (sender, _receiver) = mpsc::channel();
+    train::train(&job, &sender, &AtomicBool::new(false)).unwrap();
+}
+
+#[test]
+fn network_hybrids_reach_what_the_network_alone_only_approaches() {
+    let robot = robots::builtin("nicol-right").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("mlp");
+    trained_checkpoint(&robot, ModelKind::CycleikMlp, 0, &ckpt);
+
+    let network = solvers::build("cycleik-mlp", &robot, Some(&ckpt)).unwrap();
+    let refined = solvers::build("cycleik-mlp+numeric", &robot, Some(&ckpt)).unwrap();
+    let seeded_ga = solvers::build("cycleik-mlp+ga", &robot, Some(&ckpt)).unwrap();
+    assert_eq!(refined.name(), "cycleik-mlp+numeric");
+
+    let q = [1.0, 0.3, -0.6, 0.4, 0.3, 0.2, 0.1, -0.1];
+    let target = robot.chain.fk(&q).unwrap();
+    let req = SolveRequest { budget: Duration::from_millis(500), ..SolveRequest::new(target) };
+    let alone = network.solve(&req);
+    let best_alone = alone.best().unwrap();
+    assert!(robot.chain.within_limits(&best_alone.joints), "CycleIK outputs stay within limits");
+    // A few seconds of training get close but not to 0.1 mm; refinement gets there.
+    assert_ne!(alone.state, SolveState::Solved);
+    let refined = refined.solve(&req);
+    assert_eq!(refined.state, SolveState::Solved, "{:?}", refined.best());
+    let ga_req = SolveRequest { tolerance: Tolerance::SUCCESS, budget: Duration::from_secs(5), ..req };
+    let ga = seeded_ga.solve(&ga_req);
+    assert_eq!(ga.state, SolveState::Solved, "{:?}", ga.best());
+    assert!(ga.best().unwrap().position_error_mm <= best_alone.position_error_mm);
+}
+
+#[test]
+fn gan_solver_returns_the_requested_samples_best_first() {
+    let robot = robots::builtin("nicol-right").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ckpt = dir.path().join("gan");
+    trained_checkpoint(&robot, ModelKind::CycleikGan, 4, &ckpt);
+    let gan = solvers::build("cycleik-gan", &robot, Some(&ckpt)).unwrap();
+    let target = robot.chain.fk(&[1.0, 0.3, -0.6, 0.4, 0.3, 0.2, 0.1, -0.1]).unwrap();
+    let result = gan.solve(&SolveRequest { samples: 50, ..SolveRequest::new(target) });
+    assert_eq!(result.solutions.len(), 50);
+    let score = |s: &ik_studio::solvers::Solution| s.position_error_mm + s.orientation_error_deg;
+    assert!(result.solutions.windows(2).all(|w| score(&w[0]) <= score(&w[1])));
+    // The wrong model kind for a checkpoint is refused.
+    assert!(matches!(solvers::build("cycleik-mlp", &robot, Some(&ckpt)), Err(SolverError::WrongModel { .. })));
+}
+
+#[test]
+fn registry_refuses_unknown_names_and_missing_checkpoints() {
+    let robot = robots::builtin("omx").unwrap();
+    assert!(matches!(solvers::build("trac-ik", &robot, None), Err(SolverError::Unknown(_))));
+    assert!(matches!(solvers::build("cycleik-mlp+magic", &robot, None), Err(SolverError::Unknown(_))));
+    let missing = solvers::build("cycleik-gan", &robot, Some(Path::new("/no/such/checkpoint")));
+    assert!(matches!(missing, Err(SolverError::Model(_))));
+    // A checkpoint for another chain is refused.
+    let nicol = robots::builtin("nicol-left").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    trained_checkpoint(&nicol, ModelKind::CycleikMlp, 0, &dir.path().join("left"));
+    let right = robots::builtin("nicol-right").unwrap();
+    assert!(solvers::build("cycleik-mlp", &right, Some(&dir.path().join("left"))).is_err());
+}
