@@ -12,6 +12,7 @@ mod robot;
 mod scene;
 mod solve;
 mod target;
+mod train_panel;
 mod urdf_visuals;
 
 use std::path::PathBuf;
@@ -80,6 +81,7 @@ impl Plugin for StudioPlugins {
             TargetPlugin,
             SolvePlugin,
             nullspace::NullspacePlugin,
+            train_panel::TrainPanelPlugin,
             panels::PanelsPlugin,
             capture::CapturePlugin,
         ));

@@ -66,6 +66,7 @@ const SHORTCUTS: &[(&str, &str)] = &[
 fn draw_panels(
     mut contexts: EguiContexts,
     mut ui_state: ResMut<UiState>,
+    mut train_form: ResMut<crate::app::train_panel::TrainForm>,
     mut robot: robot_panel::RobotPanel,
     mut solve: solve_panel::SolvePanel,
     mut nullspace: nullspace_panel::NullspacePanel,
@@ -87,6 +88,10 @@ fn draw_panels(
             nullspace.section(ui);
             ui.separator();
             robot.joints_section(ui);
+            ui.separator();
+            ui.horizontal(|ui| {
+                ui.toggle_value(&mut train_form.open, "Train…");
+            });
             ui.separator();
             ui.horizontal(|ui| {
                 ui.checkbox(&mut ui_state.presentation, "presentation mode");

@@ -1,0 +1,320 @@
+//! The Train window: pick model, preset, data and hyper-parameters, start and
+//! stop a training run on a background thread, watch loss and validation
+//! curves live (restarts marked), and find the checkpoint where it was saved.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use bevy::prelude::*;
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
+use egui_plot::{Legend, Line, Plot, VLine};
+use ik_studio::data::{self, SampleConfig};
+use ik_studio::models::{ModelKind, Preset};
+use ik_studio::train::{self, TrainConfig, TrainEvent, TrainHandle, TrainJob};
+
+use super::robot::StudioRobot;
+
+/// What the next run will be.
+#[derive(Resource, Debug, Clone)]
+pub struct TrainForm {
+    pub open: bool,
+    pub model: ModelKind,
+    pub preset: Preset,
+    /// A dataset file; when absent, `samples` are drawn from the robot's largest workspace.
+    pub dataset: Option<PathBuf>,
+    pub samples: usize,
+    pub epochs: usize,
+    pub batch_size: Option<usize>,
+    pub learning_rate: Option<f64>,
+    pub max_steps_per_epoch: Option<usize>,
+    pub out: PathBuf,
+}
+
+impl Default for TrainForm {
+    fn default() -> Self {
+        Self {
+            open: false,
+            model: ModelKind::CycleikMlp,
+            preset: Preset::Compact,
+            dataset: None,
+            samples: 100_000,
+            epochs: 10,
+            batch_size: None,
+            learning_rate: None,
+            max_steps_per_epoch: None,
+            out: PathBuf::from("trained"),
+        }
+    }
+}
+
+#[derive(Message, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrainCommand {
+    Start,
+    Stop,
+}
+
+/// The run in progress (or the last one) as the window shows it.
+#[derive(Resource, Default)]
+pub struct TrainSession {
+    /// In a mutex only because a channel receiver is not `Sync`.
+    handle: Mutex<Option<TrainHandle>>,
+    /// (global step, loss) of every step.
+    pub steps: Vec<[f64; 2]>,
+    /// (epoch, validation mm) per epoch.
+    pub validation_mm: Vec<[f64; 2]>,
+    /// Global steps where training restarted after divergence.
+    pub restarts: Vec<f64>,
+    pub status: String,
+    pub checkpoint: Option<PathBuf>,
+    steps_per_epoch: usize,
+}
+
+impl TrainSession {
+    pub fn running(&self) -> bool {
+        self.handle.lock().is_ok_and(|h| h.is_some())
+    }
+}
+
+pub struct TrainPanelPlugin;
+
+impl Plugin for TrainPanelPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<TrainForm>()
+            .init_resource::<TrainSession>()
+            .add_message::<TrainCommand>()
+            .add_systems(Update, (run_commands, drain_events).chain())
+            .add_systems(EguiPrimaryContextPass, draw_train_window);
+    }
+}
+
+fn run_commands(
+    mut commands: MessageReader<TrainCommand>,
+    form: Res<TrainForm>,
+    studio: Res<StudioRobot>,
+    mut session: ResMut<TrainSession>,
+) {
+    for command in commands.read() {
+        match command {
+            TrainCommand::Stop => {
+                if let Some(handle) = session.handle.get_mut().ok().and_then(|h| h.as_ref()) {
+                    handle.cancel();
+                    session.status = "stopping…".into();
+                }
+            }
+            TrainCommand::Start if session.running() => {}
+            TrainCommand::Start => match start(&form, &studio) {
+                Ok(handle) => {
+                    *session = TrainSession { handle: Mutex::new(Some(handle)), status: "starting…".into(), ..default() };
+                }
+                Err(e) => session.status = format!("cannot start: {e}"),
+            },
+        }
+    }
+}
+
+fn start(form: &TrainForm, studio: &StudioRobot) -> anyhow::Result<TrainHandle> {
+    let robot = (*studio.robot).clone();
+    let dataset = match &form.dataset {
+        Some(path) => {
+            let d = data::read_dataset(path)?;
+            d.meta.check_robot(&robot)?;
+            d
+        }
+        None => {
+            let ws = robot.default_workspace().clone();
+            data::sample_dataset(&robot, &ws, &SampleConfig::new(form.samples.max(100), 0), &|_| {})?.0
+        }
+    };
+    let mut config = TrainConfig::new(form.model, form.preset)?;
+    config.epochs = form.epochs.max(1);
+    config.max_steps_per_epoch = form.max_steps_per_epoch;
+    if let Some(b) = form.batch_size {
+        config.batch_size = b;
+    }
+    if let Some(lr) = form.learning_rate {
+        config.learning_rate = lr;
+    }
+    let out = form.out.join(&robot.name).join(form.model.to_string());
+    Ok(train::spawn(TrainJob { robot, dataset: Arc::new(dataset), dataset_path: form.dataset.clone(), config, out: Some(out) }))
+}
+
+fn drain_events(mut session: ResMut<TrainSession>) {
+    let Some(handle) = session.handle.get_mut().ok().and_then(|h| h.as_ref()) else { return };
+    // Finished first: once the thread is done, every event it sent is in the channel.
+    let finished = handle.is_finished();
+    let events: Vec<TrainEvent> = handle.events.try_iter().collect();
+    for event in events {
+        match event {
+            TrainEvent::Started { .. } => session.status = "training".into(),
+            TrainEvent::Step { global_step, loss, steps_per_epoch, epoch, .. } => {
+                session.steps_per_epoch = steps_per_epoch;
+                session.steps.push([global_step as f64, loss.total]);
+                session.status = format!("epoch {} step {global_step}", epoch + 1);
+            }
+            TrainEvent::Epoch(record) => {
+                session.validation_mm.push([record.epoch as f64 + 1.0, record.validation.position_mm]);
+                session.status = format!(
+                    "epoch {}: val {:.2} mm {:.2}°, success {:.1} %, eta {:.0} s",
+                    record.epoch + 1,
+                    record.validation.position_mm,
+                    record.validation.orientation_deg,
+                    record.validation.success_rate * 100.0,
+                    record.eta_seconds
+                );
+            }
+            TrainEvent::Restart(r) => {
+                session.restarts.push(r.step as f64);
+                session.status = format!("restart {} after divergence: {}", r.restarts, r.reason);
+            }
+            TrainEvent::Checkpoint { path, .. } => session.checkpoint = Some(path),
+            TrainEvent::Finished(summary) => {
+                session.status = format!(
+                    "finished: {} epochs, {} restarts, {:.0} s",
+                    summary.epochs_run, summary.restarts, summary.wall_seconds
+                );
+                session.checkpoint = summary.checkpoint.or(session.checkpoint.take());
+            }
+            TrainEvent::Cancelled => session.status = "stopped".into(),
+            TrainEvent::Failed(e) => session.status = format!("failed: {e}"),
+        }
+    }
+    if finished && let Ok(handle) = session.handle.get_mut() {
+        *handle = None;
+    }
+}
+
+fn draw_train_window(
+    mut contexts: EguiContexts,
+    mut form: ResMut<TrainForm>,
+    session: Res<TrainSession>,
+    mut commands: MessageWriter<TrainCommand>,
+) -> Result {
+    if !form.open {
+        return Ok(());
+    }
+    let ctx = contexts.ctx_mut()?;
+    let mut open = true;
+    egui::Window::new("Train").open(&mut open).default_width(460.0).show(ctx, |ui| {
+        ui.add_enabled_ui(!session.running(), |ui| form_fields(ui, &mut form));
+        ui.horizontal(|ui| {
+            if session.running() {
+                if ui.button("Stop").clicked() {
+                    commands.write(TrainCommand::Stop);
+                }
+            } else if ui.button("Start").clicked() {
+                commands.write(TrainCommand::Start);
+            }
+            ui.label(&session.status);
+        });
+        if let Some(path) = &session.checkpoint {
+            ui.small(format!("checkpoint: {}", path.display()));
+        }
+        Plot::new("loss").height(140.0).legend(Legend::default()).show(ui, |plot| {
+            plot.line(Line::new("loss", session.steps.clone()));
+            for &step in &session.restarts {
+                plot.vline(VLine::new("restart", step).color(egui::Color32::from_rgb(225, 60, 60)));
+            }
+        });
+        Plot::new("validation").height(120.0).legend(Legend::default()).show(ui, |plot| {
+            plot.line(Line::new("validation position error (mm)", session.validation_mm.clone()));
+        });
+    });
+    if !open {
+        form.open = false;
+    }
+    Ok(())
+}
+
+fn form_fields(ui: &mut egui::Ui, form: &mut TrainForm) {
+    egui::Grid::new("train_form").num_columns(2).show(ui, |ui| {
+        ui.label("model");
+        egui::ComboBox::from_id_salt("model").selected_text(form.model.to_string()).show_ui(ui, |ui| {
+            for kind in ModelKind::ALL {
+                ui.selectable_value(&mut form.model, kind, kind.to_string());
+            }
+        });
+        ui.end_row();
+        ui.label("preset");
+        egui::ComboBox::from_id_salt("preset").selected_text(form.preset.to_string()).show_ui(ui, |ui| {
+            for preset in form.model.presets() {
+                ui.selectable_value(&mut form.preset, *preset, preset.to_string());
+            }
+        });
+        ui.end_row();
+        ui.label("data");
+        ui.horizontal(|ui| {
+            match &form.dataset {
+                Some(path) => ui.label(path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()),
+                None => ui.add(egui::DragValue::new(&mut form.samples).range(1_000..=2_000_000).suffix(" new samples")),
+            };
+            if ui.button("Open…").clicked()
+                && let Some(path) = rfd::FileDialog::new().add_filter("dataset", &["ikd"]).pick_file()
+            {
+                form.dataset = Some(path);
+            }
+            if form.dataset.is_some() && ui.button("Sample instead").clicked() {
+                form.dataset = None;
+            }
+        });
+        ui.end_row();
+        ui.label("epochs");
+        ui.add(egui::DragValue::new(&mut form.epochs).range(1..=1000));
+        ui.end_row();
+        ui.label("save to");
+        ui.horizontal(|ui| {
+            ui.label(form.out.display().to_string());
+            if ui.button("Choose…").clicked()
+                && let Some(dir) = rfd::FileDialog::new().pick_folder()
+            {
+                form.out = dir;
+            }
+        });
+        ui.end_row();
+    });
+    if !form.model.presets().contains(&form.preset) {
+        form.preset = Preset::Compact;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::robot::RobotChoice;
+
+    #[test]
+    fn controller_drives_a_real_short_training_run() {
+        let mut app = App::new();
+        app.add_plugins(MinimalPlugins)
+            .init_resource::<TrainForm>()
+            .init_resource::<TrainSession>()
+            .add_message::<TrainCommand>()
+            .add_systems(Update, (run_commands, drain_events).chain());
+        let choice = RobotChoice::Builtin("omx".into());
+        app.insert_resource(StudioRobot::new(choice.load().unwrap(), choice));
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut form = app.world_mut().resource_mut::<TrainForm>();
+            form.model = ModelKind::IknetOriginal;
+            (form.samples, form.epochs, form.max_steps_per_epoch) = (2_000, 2, Some(10));
+            form.out = dir.path().to_path_buf();
+        }
+        app.world_mut().write_message(TrainCommand::Start);
+        app.update();
+        assert!(app.world().resource::<TrainSession>().running());
+        for _ in 0..3000 {
+            app.update();
+            if !app.world().resource::<TrainSession>().running() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let session = app.world().resource::<TrainSession>();
+        assert!(!session.running(), "training finished");
+        assert!(session.status.starts_with("finished"), "{}", session.status);
+        assert_eq!(session.validation_mm.len(), 2);
+        assert!(session.steps.len() >= 10);
+        let checkpoint = session.checkpoint.clone().expect("a checkpoint was written");
+        assert!(checkpoint.join("card.json").is_file());
+        ik_studio::models::LoadedModel::load(&checkpoint).unwrap();
+    }
+}
