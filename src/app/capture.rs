@@ -47,7 +47,8 @@ fn sweep_target(
 fn record_and_finish(
     mut commands: Commands,
     options: Res<StudioOptions>,
-    time: Res<Time>,
+    // Real time: virtual time clamps each frame to 250 ms.
+    time: Res<Time<Real>>,
     mut frames: ResMut<FrameTimes>,
     mut exit: MessageWriter<AppExit>,
 ) {

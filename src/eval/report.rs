@@ -1,64 +1,85 @@
-//! Comparison tables: Markdown (Table-4 style) and CSV.
+//! Comparison tables: Markdown (Table-4 style) and CSV, from one column list.
 
 use super::EvalReport;
 
+/// A column: Markdown header, CSV name, and the value with its Markdown formatting.
+struct Column {
+    header: &'static str,
+    csv: &'static str,
+    value: fn(&EvalReport) -> Cell,
+}
+
+enum Cell {
+    Text(String),
+    Count(usize),
+    /// A number shown with this many decimals.
+    Number(f64, usize),
+    /// A fraction shown as a percentage.
+    Percent(f64),
+}
+
+impl Cell {
+    fn markdown(&self) -> String {
+        match self {
+            Cell::Text(t) => t.clone(),
+            Cell::Count(n) => n.to_string(),
+            Cell::Number(v, decimals) => format!("{v:.decimals$}"),
+            Cell::Percent(f) => format!("{:.2} %", f * 100.0),
+        }
+    }
+
+    fn csv(&self) -> String {
+        match self {
+            Cell::Text(t) => t.clone(),
+            Cell::Count(n) => n.to_string(),
+            Cell::Number(v, _) | Cell::Percent(v) => v.to_string(),
+        }
+    }
+}
+
+fn above(r: &EvalReport, threshold: f64) -> Cell {
+    Cell::Percent(r.above_mm.iter().find(|(t, _)| *t == threshold).map_or(0.0, |(_, f)| *f))
+}
+
+const COLUMNS: &[Column] = &[
+    Column { header: "solver", csv: "solver", value: |r| Cell::Text(r.solver.clone()) },
+    Column { header: "poses", csv: "poses", value: |r| Cell::Count(r.poses) },
+    Column { header: "samples", csv: "samples", value: |r| Cell::Count(r.samples) },
+    Column { header: "pos. avg (mm)", csv: "pos_mean_mm", value: |r| Cell::Number(r.position_mm.mean, 3) },
+    Column { header: "pos. min", csv: "pos_min_mm", value: |r| Cell::Number(r.position_mm.min, 3) },
+    Column { header: "pos. max", csv: "pos_max_mm", value: |r| Cell::Number(r.position_mm.max, 3) },
+    Column { header: "rot. avg (°)", csv: "rot_mean_deg", value: |r| Cell::Number(r.orientation_deg.mean, 3) },
+    Column { header: "rot. max", csv: "rot_max_deg", value: |r| Cell::Number(r.orientation_deg.max, 3) },
+    Column {
+        header: "mean of samples (mm)",
+        csv: "mean_of_samples_pos_mm",
+        value: |r| Cell::Number(r.mean_of_samples_position_mm, 3),
+    },
+    Column { header: "success (10 mm, 20°)", csv: "success_rate", value: |r| Cell::Percent(r.success_rate) },
+    Column { header: "strict (1 mm, 0.57°)", csv: "strict_success_rate", value: |r| Cell::Percent(r.strict_success_rate) },
+    Column { header: "> 1 mm", csv: "above_1mm", value: |r| above(r, 1.0) },
+    Column { header: "> 5 mm", csv: "above_5mm", value: |r| above(r, 5.0) },
+    Column { header: "> 1 cm", csv: "above_10mm", value: |r| above(r, 10.0) },
+    Column { header: "> 10 cm", csv: "above_100mm", value: |r| above(r, 100.0) },
+    Column { header: "time median (ms)", csv: "time_median_ms", value: |r| Cell::Number(r.time_ms.median, 3) },
+    Column { header: "time p99 (ms)", csv: "time_p99_ms", value: |r| Cell::Number(r.time_ms.p99, 3) },
+];
+
 /// One row per solver: errors, success, buckets and time.
 pub fn to_markdown(reports: &[EvalReport]) -> String {
-    let mut out = String::from(
-        "| solver | poses | samples | pos. avg (mm) | pos. min | pos. max | rot. avg (°) | rot. max | mean of samples (mm) | success (10 mm, 20°) | strict (1 mm, 0.57°) | > 1 mm | > 5 mm | > 1 cm | > 10 cm | time median (ms) | time p99 (ms) |\n",
-    );
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    let row = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+    let mut out = row(COLUMNS.iter().map(|c| c.header.to_string()).collect());
+    out += &row(COLUMNS.iter().enumerate().map(|(i, _)| if i == 0 { "---" } else { "---:" }.to_string()).collect());
     for r in reports {
-        let above = |t: f64| r.above_mm.iter().find(|(x, _)| *x == t).map_or(0.0, |(_, f)| *f) * 100.0;
-        out.push_str(&format!(
-            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.2} % | {:.2} % | {:.2} % | {:.2} % | {:.2} % | {:.2} % | {:.3} | {:.3} |\n",
-            r.solver,
-            r.poses,
-            r.samples,
-            r.position_mm.mean,
-            r.position_mm.min,
-            r.position_mm.max,
-            r.orientation_deg.mean,
-            r.orientation_deg.max,
-            r.mean_of_samples_position_mm,
-            r.success_rate * 100.0,
-            r.strict_success_rate * 100.0,
-            above(1.0),
-            above(5.0),
-            above(10.0),
-            above(100.0),
-            r.time_ms.median,
-            r.time_ms.p99,
-        ));
+        out += &row(COLUMNS.iter().map(|c| (c.value)(r).markdown()).collect());
     }
     out
 }
 
 pub fn to_csv(reports: &[EvalReport]) -> String {
-    let mut out = String::from(
-        "solver,poses,samples,pos_mean_mm,pos_min_mm,pos_max_mm,pos_median_mm,rot_mean_deg,rot_min_deg,rot_max_deg,mean_of_samples_pos_mm,mean_of_samples_rot_deg,success_rate,strict_success_rate,time_median_ms,time_p99_ms,time_mean_ms\n",
-    );
+    let mut out = COLUMNS.iter().map(|c| c.csv).collect::<Vec<_>>().join(",") + "\n";
     for r in reports {
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            r.solver,
-            r.poses,
-            r.samples,
-            r.position_mm.mean,
-            r.position_mm.min,
-            r.position_mm.max,
-            r.position_mm.median,
-            r.orientation_deg.mean,
-            r.orientation_deg.min,
-            r.orientation_deg.max,
-            r.mean_of_samples_position_mm,
-            r.mean_of_samples_orientation_deg,
-            r.success_rate,
-            r.strict_success_rate,
-            r.time_ms.median,
-            r.time_ms.p99,
-            r.time_ms.mean,
-        ));
+        out += &(COLUMNS.iter().map(|c| (c.value)(r).csv()).collect::<Vec<_>>().join(",") + "\n");
     }
     out
 }
