@@ -82,3 +82,41 @@ fn registry_refuses_unknown_names_and_missing_checkpoints() {
     let right = robots::builtin("nicol-right").unwrap();
     assert!(solvers::build("cycleik-mlp", &right, Some(&dir.path().join("left"))).is_err());
 }
+
+#[test]
+fn fast_inference_path_equals_burn() {
+    use ik_studio::models::{IknetOriginalConfig, LoadedModel};
+    let dir = tempfile::tempdir().unwrap();
+    let nicol = robots::builtin("nicol-right").unwrap();
+    for (name, noise) in [("mlp", 0), ("gan", 4)] {
+        let kind = if noise == 0 { ModelKind::CycleikMlp } else { ModelKind::CycleikGan };
+        let path = dir.path().join(name);
+        trained_checkpoint(&nicol, kind, noise, &path);
+        compare_paths(LoadedModel::load(&path).unwrap(), &nicol);
+    }
+    // Original IKNet (ReLU, dropout off at inference) on the OMX.
+    let omx = robots::builtin("omx").unwrap();
+    let ws = omx.default_workspace().clone();
+    let (data, _) = sample_dataset(&omx, &ws, &SampleConfig::new(2_000, 3), &|_| {}).unwrap();
+    let mut config = TrainConfig::new(ModelKind::IknetOriginal, Preset::Compact).unwrap();
+    config.architecture = Some(Architecture::IknetOriginal(IknetOriginalConfig::new(4).with_hidden(vec![64, 32])));
+    (config.epochs, config.batch_size) = (2, 64);
+    let path = dir.path().join("iknet");
+    let job = TrainJob { robot: omx.clone(), dataset: Arc::new(data), dataset_path: None, config, out: Some(path.clone()) };
+    let (sender, _receiver) = mpsc::channel();
+    train::train(&job, &sender, &AtomicBool::new(false)).unwrap();
+    compare_paths(LoadedModel::load(&path).unwrap(), &omx);
+}
+
+fn compare_paths(mut model: ik_studio::models::LoadedModel, robot: &ik_studio::Robot) {
+    assert!(model.uses_fast_path(), "{}", model.card.model);
+    let ws = robot.default_workspace().clone();
+    let (poses, _) = sample_dataset(robot, &ws, &SampleConfig::new(64, 9), &|_| {}).unwrap();
+    let fast = model.infer(&poses.poses, 5).unwrap();
+    model.set_fast_path(false);
+    assert!(!model.uses_fast_path());
+    let slow = model.infer(&poses.poses, 5).unwrap();
+    assert_eq!(fast.len(), slow.len());
+    let worst = fast.iter().zip(&slow).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(worst < 1e-5, "{}: fast and burn paths differ by {worst}", model.card.model);
+}

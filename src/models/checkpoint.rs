@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::card::{CARD_FORMAT_VERSION, ModelCard, WeightsCard};
-use super::{ModelError, Network, POSE_INPUT, cpu_device};
+use super::{FastMlp, ModelError, Network, POSE_INPUT, cpu_device};
 use crate::atomic_file::write_atomically;
 use crate::kinematics::Chain;
 
@@ -67,6 +67,8 @@ pub struct LoadedModel {
     pub dir: PathBuf,
     network: Network,
     device: Device,
+    /// The fast CPU path, for networks that are a chain of dense layers.
+    fast: Option<FastMlp>,
 }
 
 /// Folder of a checkpoint given as the folder itself or a file in it.
@@ -111,7 +113,8 @@ impl LoadedModel {
                 reason: format!("{count} parameters, the card says {}", card.parameter_count),
             });
         }
-        Ok(Self { card, dir, network, device })
+        let fast = FastMlp::from_network(&network);
+        Ok(Self { card, dir, network, device, fast })
     }
 
     /// [`LoadedModel::load`], then refuses a checkpoint made for another chain.
@@ -125,7 +128,19 @@ impl LoadedModel {
     pub fn from_parts(card: ModelCard, network: Network, dir: PathBuf) -> Result<Self, ModelError> {
         card.check_consistent()?;
         let device = cpu_device();
-        Ok(Self { card, dir, network: network.valid().to_device(&device), device })
+        let network = network.valid().to_device(&device);
+        let fast = FastMlp::from_network(&network);
+        Ok(Self { card, dir, network, device, fast })
+    }
+
+    /// Whether inference takes the fast CPU path (see [`FastMlp`]).
+    pub fn uses_fast_path(&self) -> bool {
+        self.fast.is_some()
+    }
+
+    /// Turns the fast path off (burn runs every call) or back on where it exists.
+    pub fn set_fast_path(&mut self, enabled: bool) {
+        self.fast = if enabled { FastMlp::from_network(&self.network) } else { None };
     }
 
     pub fn network(&self) -> &Network {
@@ -200,12 +215,21 @@ impl LoadedModel {
             }
         }
         let rows = n * per_pose;
-        let x = Tensor::<2>::from_data(TensorData::new(input, [rows, width]), &self.device);
-        let y = self.network.forward(x);
-        let values = y
-            .into_data()
-            .try_into_vec::<f32>()
-            .map_err(|e| ModelError::BadInput(format!("cannot read the network output: {e:?}")))?;
+        let values = match &self.fast {
+            Some(fast) => {
+                let mut values = Vec::with_capacity(rows * fast.outputs());
+                fast.forward(&input, rows, &mut values);
+                values
+            }
+            None => {
+                let x = Tensor::<2>::from_data(TensorData::new(input, [rows, width]), &self.device);
+                self.network
+                    .forward(x)
+                    .into_data()
+                    .try_into_vec::<f32>()
+                    .map_err(|e| ModelError::BadInput(format!("cannot read the network output: {e:?}")))?
+            }
+        };
         let mut joints = Vec::with_capacity(values.len());
         self.card.io.decode_values(&values, &mut joints);
         Ok(joints)

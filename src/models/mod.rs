@@ -14,6 +14,7 @@ mod card;
 mod checkpoint;
 mod cycleik;
 mod error;
+mod fast;
 mod iknet;
 mod io;
 mod kind;
@@ -24,6 +25,7 @@ pub use card::{CARD_FORMAT_VERSION, ChainCard, ModelCard, WeightsCard};
 pub use checkpoint::{CARD_FILE, HISTORY_FILE, LoadedModel, WEIGHTS_FILE, save_checkpoint};
 pub use cycleik::{CycleIkConfig, CycleIkNet};
 pub use error::ModelError;
+pub use fast::{Activation, FastMlp};
 pub use iknet::{
     IknetFocused, IknetFocusedConfig, IknetImproved, IknetImprovedConfig, IknetOriginal, IknetOriginalConfig,
     ResidualBlock,
