@@ -109,8 +109,22 @@ impl FastMlp {
     }
 }
 
+/// Below this many rows, a row-by-row axpy over the weights beats sgemm, whose
+/// packing of the weight matrix costs more than the product itself.
+const GEMM_MIN_ROWS: usize = 8;
+
 impl Dense {
     fn forward(&self, x: &[f32], rows: usize, y: &mut [f32]) {
+        if rows < GEMM_MIN_ROWS {
+            for (xr, yr) in x.chunks_exact(self.inputs).zip(y.chunks_exact_mut(self.outputs)) {
+                yr.copy_from_slice(&self.bias);
+                accumulate_row(xr, &self.weights, yr);
+                for v in yr.iter_mut() {
+                    *v = self.activation.apply(*v);
+                }
+            }
+            return;
+        }
         // y = x · W, row-major everywhere (row stride = columns, column stride = 1).
         // SAFETY: the slices hold exactly rows×inputs, inputs×outputs and rows×outputs values.
         unsafe {
@@ -135,6 +149,31 @@ impl Dense {
             for (v, b) in row.iter_mut().zip(&self.bias) {
                 *v = self.activation.apply(*v + b);
             }
+        }
+    }
+}
+
+/// `y += Σᵢ x[i] · W[i, :]`, with AVX2 + FMA where the CPU has them (checked at run time).
+fn accumulate_row(x: &[f32], weights: &[f32], y: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports the features the function is compiled for.
+        unsafe { accumulate_row_avx2(x, weights, y) };
+        return;
+    }
+    for (xi, w) in x.iter().zip(weights.chunks_exact(y.len())) {
+        for (v, wij) in y.iter_mut().zip(w) {
+            *v += xi * wij;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn accumulate_row_avx2(x: &[f32], weights: &[f32], y: &mut [f32]) {
+    for (xi, w) in x.iter().zip(weights.chunks_exact(y.len())) {
+        for (v, wij) in y.iter_mut().zip(w) {
+            *v = xi.mul_add(*wij, *v);
         }
     }
 }
