@@ -9,7 +9,11 @@ use rand_chacha::ChaCha8Rng;
 
 fn random_joints(chain: &ik_studio::Chain, n: usize) -> Vec<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    (0..n).flat_map(|_| chain.joints.iter().map(|j| rng.random_range(j.limits.lower..=j.limits.upper)).collect::<Vec<_>>()).collect()
+    (0..n)
+        .flat_map(|_| {
+            chain.joints.iter().map(|j| rng.random_range(j.limits.lower..=j.limits.upper)).collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 fn fk(c: &mut Criterion) {
@@ -21,7 +25,9 @@ fn fk(c: &mut Criterion) {
         let mut group = c.benchmark_group(format!("fk/{name}"));
         group.throughput(Throughput::Elements(n as u64));
         group.bench_function("batch_one_core", |b| b.iter(|| chain.fk_batch(black_box(&joints), &mut out).unwrap()));
-        group.bench_function("batch_all_cores", |b| b.iter(|| chain.fk_batch_par(black_box(&joints), &mut out).unwrap()));
+        group.bench_function("batch_all_cores", |b| {
+            b.iter(|| chain.fk_batch_par(black_box(&joints), &mut out).unwrap())
+        });
         group.finish();
 
         let q = &joints[..chain.dof()];

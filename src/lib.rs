@@ -18,8 +18,8 @@ pub mod eval;
 pub mod kinematics;
 pub mod models;
 pub mod robots;
-pub mod train;
 pub mod solvers;
+pub mod train;
 
 pub use kinematics::{Chain, KinematicTree, KinematicsError, Pose};
 pub use robots::Robot;

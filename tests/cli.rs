@@ -18,7 +18,10 @@ fn stderr(o: &Output) -> String {
 fn fk_prints_the_pose() {
     let o = ik(&["fk", "--robot", "omx", "--joints", "0,0,0,0"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o).trim(), "0.286000000 0.000000000 0.204500000 0.000000000 0.000000000 0.000000000 1.000000000");
+    assert_eq!(
+        stdout(&o).trim(),
+        "0.286000000 0.000000000 0.204500000 0.000000000 0.000000000 0.000000000 1.000000000"
+    );
 
     let o = ik(&["fk", "--robot", "nicol-right", "--joints", "0,0,0,0,0,0,0,0", "--json"]);
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
@@ -83,8 +86,20 @@ fn dataset_command_writes_a_file_and_a_summary() {
     let out = dir.path().join("omx.ikd");
     let npy = dir.path().join("npy");
     let o = ik(&[
-        "dataset", "--robot", "omx", "--workspace", "small", "--samples", "2000", "--seed", "4",
-        "--out", out.to_str().unwrap(), "--npy", npy.to_str().unwrap(), "--json",
+        "dataset",
+        "--robot",
+        "omx",
+        "--workspace",
+        "small",
+        "--samples",
+        "2000",
+        "--seed",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+        "--npy",
+        npy.to_str().unwrap(),
+        "--json",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();

@@ -42,7 +42,8 @@ fn splits_are_disjoint_and_sized() {
     let s = &ds.meta.splits;
     assert_eq!((s.train.len(), s.test.len(), s.val.len()), (8_900, 1_000, 100));
     let key = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    let train: std::collections::HashSet<_> = (0..s.train.len()).map(|i| key(ds.split(Split::Train).joints(i))).collect();
+    let train: std::collections::HashSet<_> =
+        (0..s.train.len()).map(|i| key(ds.split(Split::Train).joints(i))).collect();
     for split in [Split::Test, Split::Val] {
         let view = ds.split(split);
         for i in 0..view.len() {
@@ -146,7 +147,10 @@ fn ros_fixture(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf
     let stamp = |i: usize| (1_700_000_000 + i as i64, 250_000_000 + (i as i64 % 3) * 1_000_000);
     let joint_row = |i: usize, q: &[f64]| {
         let (sec, nsec) = stamp(i);
-        format!("{sec},{nsec},,joint1,joint2,joint3,joint4,gripper,{},{},{},{},0.01,0,0,0,0,0,0,0,0,0,0", q[0], q[1], q[2], q[3])
+        format!(
+            "{sec},{nsec},,joint1,joint2,joint3,joint4,gripper,{},{},{},{},0.01,0,0,0,0,0,0,0,0,0,0",
+            q[0], q[1], q[2], q[3]
+        )
     };
     let mut pose_lines = Vec::new();
     let mut joint_lines = Vec::new();
@@ -157,7 +161,13 @@ fn ros_fixture(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf
         pose_lines.push(format!(
             "{sec},{},world,{},{},{},{},{},{},{},0.0",
             nsec + 1_000_000,
-            p[0], p[1], p[2], p[3], p[4], p[5], p[6]
+            p[0],
+            p[1],
+            p[2],
+            p[3],
+            p[4],
+            p[5],
+            p[6]
         ));
         joint_lines.push(joint_row(i, all.joints(i)));
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use ik_studio::data::{Dataset, DatasetMeta, Splits};
 use ik_studio::eval::{self, EvalOptions};
 use ik_studio::robots;
-use ik_studio::solvers::{SolveRequest, SolveResult, Solution, Solver};
+use ik_studio::solvers::{Solution, SolveRequest, SolveResult, Solver};
 
 /// Always answers the OMX home configuration (tip at 0.286, 0, 0.2045, no rotation).
 struct HomeOnly(ik_studio::Chain);

@@ -17,9 +17,16 @@ fn trained_checkpoint(robot: &ik_studio::Robot, kind: ModelKind, noise_dim: usiz
     let ws = robot.default_workspace().clone();
     let (data, _) = sample_dataset(robot, &ws, &SampleConfig::new(4_000, 3), &|_| {}).unwrap();
     let mut config = TrainConfig::new(kind, Preset::Compact).unwrap();
-    config.architecture = Some(Architecture::CycleIk(CycleIkConfig::new(robot.chain.dof(), vec![64, 64], 2).with_noise_dim(noise_dim)));
+    config.architecture =
+        Some(Architecture::CycleIk(CycleIkConfig::new(robot.chain.dof(), vec![64, 64], 2).with_noise_dim(noise_dim)));
     (config.epochs, config.batch_size, config.learning_rate) = (6, 64, 3e-3);
-    let job = TrainJob { robot: robot.clone(), dataset: Arc::new(data), dataset_path: None, config, out: Some(out.to_path_buf()) };
+    let job = TrainJob {
+        robot: robot.clone(),
+        dataset: Arc::new(data),
+        dataset_path: None,
+        config,
+        out: Some(out.to_path_buf()),
+    };
     let (sender, _receiver) = mpsc::channel();
     train::train(&job, &sender, &AtomicBool::new(false)).unwrap();
 }
@@ -102,7 +109,8 @@ fn fast_inference_path_equals_burn() {
     config.architecture = Some(Architecture::IknetOriginal(IknetOriginalConfig::new(4).with_hidden(vec![64, 32])));
     (config.epochs, config.batch_size) = (2, 64);
     let path = dir.path().join("iknet");
-    let job = TrainJob { robot: omx.clone(), dataset: Arc::new(data), dataset_path: None, config, out: Some(path.clone()) };
+    let job =
+        TrainJob { robot: omx.clone(), dataset: Arc::new(data), dataset_path: None, config, out: Some(path.clone()) };
     let (sender, _receiver) = mpsc::channel();
     train::train(&job, &sender, &AtomicBool::new(false)).unwrap();
     compare_paths(LoadedModel::load(&path).unwrap(), &omx);

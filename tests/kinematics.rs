@@ -186,7 +186,8 @@ fn urdf_errors_are_reported_not_panicked() {
     assert!(matches!(Chain::from_tree(&tree, "b", "tool"), Err(NoMovableJoint { .. })));
     assert!(matches!(Chain::from_tree(&tree, "base", "base"), Err(NoMovableJoint { .. })));
     // Several parents.
-    let two_parents = ARM.replace(r#"<parent link="b"/><child link="tool"/>"#, r#"<parent link="b"/><child link="a"/>"#);
+    let two_parents =
+        ARM.replace(r#"<parent link="b"/><child link="tool"/>"#, r#"<parent link="b"/><child link="a"/>"#);
     assert!(matches!(parse_err(&two_parents), SeveralParents { .. }));
     // Cycle: base → a → b → base.
     let cycle = ARM.replace(r#"<parent link="b"/><child link="tool"/>"#, r#"<parent link="b"/><child link="base"/>"#);
@@ -198,7 +199,10 @@ fn urdf_errors_are_reported_not_panicked() {
     // Zero-length axis.
     assert!(matches!(parse_err(&ARM.replace("0 0 2", "0 0 0")), ZeroAxis(_)));
     // Joint naming a link that doesn't exist, and inverted limits.
-    assert!(matches!(parse_err(&ARM.replace(r#"<child link="b"/>"#, r#"<child link="zz"/>"#)), UnknownJointLink { .. }));
+    assert!(matches!(
+        parse_err(&ARM.replace(r#"<child link="b"/>"#, r#"<child link="zz"/>"#)),
+        UnknownJointLink { .. }
+    ));
     assert!(matches!(parse_err(&ARM.replace(r#"lower="0""#, r#"lower="1""#)), InvertedLimits { .. }));
     // Every message is one line.
     for e in [parse_err("<robot"), parse_err(&cycle)] {

@@ -64,7 +64,10 @@ fn out_of_reach_target_returns_best_approximation_flagged_unreachable() {
     let omx = robots::builtin("omx").unwrap().chain;
     let reachable = omx.fk(&[0.3, 0.2, -0.4, 0.6]).unwrap();
     let rolled = reachable.rotation * UnitQuaternion::from_axis_angle(&nalgebra::Vector3::x_axis(), 10f64.to_radians());
-    let req = SolveRequest { budget: Duration::from_millis(20), ..SolveRequest::new(Isometry3::from_parts(reachable.translation, rolled)) };
+    let req = SolveRequest {
+        budget: Duration::from_millis(20),
+        ..SolveRequest::new(Isometry3::from_parts(reachable.translation, rolled))
+    };
     let result = NumericSolver::new(omx).solve(&req);
     assert_eq!(result.state, SolveState::Approximate, "{:?}", result.best());
 }
@@ -102,7 +105,8 @@ fn ga_improves_over_generations_and_seeding_converges_faster() {
         assert!(chain.within_limits(&result.best().unwrap().joints));
         unseeded_total += report.generations;
         // Seeds as a network would give them: near the answer, not on it.
-        let seeds: Vec<Vec<f64>> = (0..10).map(|_| q.iter().map(|v| v + rng.random_range(-0.08..0.08)).collect()).collect();
+        let seeds: Vec<Vec<f64>> =
+            (0..10).map(|_| q.iter().map(|v| v + rng.random_range(-0.08..0.08)).collect()).collect();
         let (result, report) = ga.solve_seeded(&req, &seeds);
         assert_eq!(result.state, SolveState::Solved);
         seeded_total += report.generations;

@@ -66,7 +66,13 @@ fn record_and_finish(
         if !times.is_empty() {
             times.sort_by(f32::total_cmp);
             let at = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize] * 1000.0;
-            println!("frames {}  frame time median {:.2} ms  p99 {:.2} ms  max {:.2} ms", times.len(), at(0.5), at(0.99), at(1.0));
+            println!(
+                "frames {}  frame time median {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+                times.len(),
+                at(0.5),
+                at(0.99),
+                at(1.0)
+            );
         }
         exit.write(AppExit::Success);
     }

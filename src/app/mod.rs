@@ -44,7 +44,14 @@ pub struct StudioOptions {
 
 impl Default for StudioOptions {
     fn default() -> Self {
-        Self { robot: RobotChoice::Builtin("nicol-right".into()), screenshot: None, exit_after_frames: None, ui_scale: 1.0, sweep_target: false, overlay: None }
+        Self {
+            robot: RobotChoice::Builtin("nicol-right".into()),
+            screenshot: None,
+            exit_after_frames: None,
+            ui_scale: 1.0,
+            sweep_target: false,
+            overlay: None,
+        }
     }
 }
 

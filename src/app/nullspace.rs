@@ -12,7 +12,6 @@ use ik_studio::models::{LoadedModel, ModelKind};
 use ik_studio::solvers::{self, GoalMask, Solution};
 use nalgebra::{Isometry3, Point3};
 
-
 use super::convert::{RobotFrame, to_vec3};
 use super::robot::{ArmState, StudioRobot};
 use super::target::{Target, TargetMoved};
@@ -134,7 +133,10 @@ fn launch_overlay(
     let (pose, q, model) = (target.pose, arm.q.clone(), gan.0.clone());
     task.0 = Some(AsyncComputeTaskPool::get().spawn(async move {
         let joints = overlay_joints(&chain, mode, count, dim, &pose, &q, model);
-        joints.chunks_exact(chain.dof()).map(|c| Solution::evaluate(&chain, c.to_vec(), &pose, GoalMask::Full)).collect()
+        joints
+            .chunks_exact(chain.dof())
+            .map(|c| Solution::evaluate(&chain, c.to_vec(), &pose, GoalMask::Full))
+            .collect()
     }));
 }
 
@@ -230,7 +232,9 @@ fn draw_ghosts(mut gizmos: Gizmos, ghosts: Query<&Ghost>, frame: Single<&GlobalT
         gizmos.linestrip(world.iter().copied(), error_color(ghost.position_error_mm, 0.35));
         // Elbow and wrist: the middle joint and the one before the last.
         let n = world.len();
-        for (i, color) in [(n / 2, Color::srgba(1.0, 0.85, 0.2, 0.8)), (n.saturating_sub(3), Color::srgba(0.3, 0.8, 1.0, 0.8))] {
+        for (i, color) in
+            [(n / 2, Color::srgba(1.0, 0.85, 0.2, 0.8)), (n.saturating_sub(3), Color::srgba(0.3, 0.8, 1.0, 0.8))]
+        {
             if let Some(p) = world.get(i) {
                 gizmos.sphere(Isometry3d::from_translation(*p), 0.006, color);
             }
@@ -250,7 +254,9 @@ mod tests {
         let robot = choice.load().unwrap();
         let q = vec![1.0, 0.3, -0.6, 0.4, 0.3, 0.2, 0.1, -0.1];
         let pose = robot.chain.fk_unchecked(&q);
-        app.insert_resource(StudioRobot::new(robot, choice)).insert_resource(ArmState { q }).insert_resource(Target { pose });
+        app.insert_resource(StudioRobot::new(robot, choice))
+            .insert_resource(ArmState { q })
+            .insert_resource(Target { pose });
         app.world_mut().spawn((RobotFrame, GlobalTransform::default()));
         app
     }

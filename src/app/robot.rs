@@ -7,9 +7,9 @@ use bevy::prelude::*;
 use ik_studio::data::{SampleConfig, sample_dataset};
 use ik_studio::robots::{self, Robot, RobotError};
 
+use super::StudioOptions;
 use super::convert::{RobotFrame, to_transform};
 use super::urdf_visuals::{MeshCache, MeshSearchPath, build_visuals};
-use super::StudioOptions;
 
 /// A robot the user can pick.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,8 +53,12 @@ pub struct StudioRobot {
 
 impl StudioRobot {
     pub fn new(robot: Robot, choice: RobotChoice) -> Self {
-        let chain_to_tree =
-            robot.chain.joints.iter().map(|j| robot.tree.joint_index(&j.name).expect("chain joints are tree joints")).collect();
+        let chain_to_tree = robot
+            .chain
+            .joints
+            .iter()
+            .map(|j| robot.tree.joint_index(&j.name).expect("chain joints are tree joints"))
+            .collect();
         Self { robot: Arc::new(robot), choice, chain_to_tree, warnings: Vec::new() }
     }
 
@@ -183,7 +187,12 @@ fn spawn_robot_model(
         let link_entity =
             commands.spawn((LinkVisual { link }, Transform::default(), Visibility::default(), ChildOf(model))).id();
         for part in visuals {
-            commands.spawn((Mesh3d(part.mesh), MeshMaterial3d(material(part.color)), part.transform, ChildOf(link_entity)));
+            commands.spawn((
+                Mesh3d(part.mesh),
+                MeshMaterial3d(material(part.color)),
+                part.transform,
+                ChildOf(link_entity),
+            ));
         }
     }
     studio.bypass_change_detection().warnings.extend(warnings);

@@ -84,7 +84,8 @@ fn gizmo_scale(studio: &StudioRobot) -> f32 {
     (size * 0.18).clamp(0.04, 0.3)
 }
 
-const AXIS_COLORS: [Color; 3] = [Color::srgb(0.92, 0.25, 0.25), Color::srgb(0.3, 0.85, 0.3), Color::srgb(0.3, 0.45, 0.98)];
+const AXIS_COLORS: [Color; 3] =
+    [Color::srgb(0.92, 0.25, 0.25), Color::srgb(0.3, 0.85, 0.3), Color::srgb(0.3, 0.45, 0.98)];
 
 fn spawn_gizmo(
     mut commands: Commands,
@@ -105,13 +106,28 @@ fn spawn_gizmo(
     for axis in 0..3 {
         let material = materials.add(StandardMaterial { base_color: AXIS_COLORS[axis], unlit: true, ..default() });
         let arrow = commands
-            .spawn((GizmoHandle::Translate(axis), Transform::from_rotation(along[axis]), Visibility::default(), ChildOf(root)))
+            .spawn((
+                GizmoHandle::Translate(axis),
+                Transform::from_rotation(along[axis]),
+                Visibility::default(),
+                ChildOf(root),
+            ))
             .observe(start_drag)
             .observe(continue_drag)
             .observe(end_drag)
             .id();
-        commands.spawn((Mesh3d(shaft.clone()), MeshMaterial3d(material.clone()), Transform::from_xyz(0.0, 0.4, 0.0), ChildOf(arrow)));
-        commands.spawn((Mesh3d(tip.clone()), MeshMaterial3d(material.clone()), Transform::from_xyz(0.0, 0.9, 0.0), ChildOf(arrow)));
+        commands.spawn((
+            Mesh3d(shaft.clone()),
+            MeshMaterial3d(material.clone()),
+            Transform::from_xyz(0.0, 0.4, 0.0),
+            ChildOf(arrow),
+        ));
+        commands.spawn((
+            Mesh3d(tip.clone()),
+            MeshMaterial3d(material.clone()),
+            Transform::from_xyz(0.0, 0.9, 0.0),
+            ChildOf(arrow),
+        ));
         // A torus lies around bevy's y; turn it around the axis.
         commands
             .spawn((
@@ -133,12 +149,18 @@ fn place_gizmo(target: Res<Target>, studio: Res<StudioRobot>, mut gizmo: Query<&
     }
     for mut transform in &mut gizmo {
         let t = target.pose.translation.vector;
-        *transform = Transform::from_xyz(t.x as f32, t.y as f32, t.z as f32).with_scale(Vec3::splat(gizmo_scale(&studio)));
+        *transform =
+            Transform::from_xyz(t.x as f32, t.y as f32, t.z as f32).with_scale(Vec3::splat(gizmo_scale(&studio)));
     }
 }
 
 /// The target's own axes, so its orientation is visible.
-fn draw_target_axes(mut gizmos: Gizmos, target: Res<Target>, studio: Res<StudioRobot>, frame: Single<&GlobalTransform, With<RobotFrame>>) {
+fn draw_target_axes(
+    mut gizmos: Gizmos,
+    target: Res<Target>,
+    studio: Res<StudioRobot>,
+    frame: Single<&GlobalTransform, With<RobotFrame>>,
+) {
     let world = frame.compute_transform() * to_transform(&target.pose);
     let len = gizmo_scale(&studio) * 0.6;
     for (axis, color) in [Vec3::X, Vec3::Y, Vec3::Z].into_iter().zip(AXIS_COLORS) {
@@ -239,14 +261,22 @@ pub mod drag_math {
     }
 
     /// The target pose for the current pointer ray during a drag.
-    pub fn dragged_pose(handle: GizmoHandle, start_pose: &Isometry3<f64>, start: Vec3, ray: (Vec3, Vec3)) -> Option<Isometry3<f64>> {
+    pub fn dragged_pose(
+        handle: GizmoHandle,
+        start_pose: &Isometry3<f64>,
+        start: Vec3,
+        ray: (Vec3, Vec3),
+    ) -> Option<Isometry3<f64>> {
         let center = super::super::convert::to_vec3(&start_pose.translation.vector);
         match handle {
             GizmoHandle::Translate(axis) => {
                 let s = axis_parameter(ray, center, AXES[axis])?;
                 let mut offset = Vector3::zeros();
                 offset[axis] = (s - start.x) as f64;
-                Some(Isometry3::from_parts(Translation3::from(start_pose.translation.vector + offset), start_pose.rotation))
+                Some(Isometry3::from_parts(
+                    Translation3::from(start_pose.translation.vector + offset),
+                    start_pose.rotation,
+                ))
             }
             GizmoHandle::Rotate(axis) => {
                 let now = ring_direction(ray, center, AXES[axis])?;
@@ -269,15 +299,19 @@ mod tests {
         // A camera 2 m in front (along +y) looking back at the target.
         let eye = Vec3::new(0.5, 2.0, 1.0);
         let ray_to = |p: Vec3| (eye, (p - eye).normalize());
-        let start = Vec3::splat(axis_parameter(ray_to(Vec3::new(0.5, 0.0, 1.0)), Vec3::new(0.5, 0.0, 1.0), Vec3::X).unwrap());
+        let start =
+            Vec3::splat(axis_parameter(ray_to(Vec3::new(0.5, 0.0, 1.0)), Vec3::new(0.5, 0.0, 1.0), Vec3::X).unwrap());
         // Pointer moves to where x = 0.7 on the axis: the target moves 0.2 along x only.
-        let pose = dragged_pose(GizmoHandle::Translate(0), &start_pose, start, ray_to(Vec3::new(0.7, 0.0, 1.0))).unwrap();
+        let pose =
+            dragged_pose(GizmoHandle::Translate(0), &start_pose, start, ray_to(Vec3::new(0.7, 0.0, 1.0))).unwrap();
         assert!((pose.translation.vector - Vector3::new(0.7, 0.0, 1.0)).norm() < 1e-5);
         // Pointer off the axis (higher up), seen from far away: only the x motion counts.
         let far = Vec3::new(0.5, 200.0, 1.0);
         let far_ray = |p: Vec3| (far, (p - far).normalize());
-        let start = Vec3::splat(axis_parameter(far_ray(Vec3::new(0.5, 0.0, 1.0)), Vec3::new(0.5, 0.0, 1.0), Vec3::X).unwrap());
-        let pose = dragged_pose(GizmoHandle::Translate(0), &start_pose, start, far_ray(Vec3::new(0.6, 0.0, 1.3))).unwrap();
+        let start =
+            Vec3::splat(axis_parameter(far_ray(Vec3::new(0.5, 0.0, 1.0)), Vec3::new(0.5, 0.0, 1.0), Vec3::X).unwrap());
+        let pose =
+            dragged_pose(GizmoHandle::Translate(0), &start_pose, start, far_ray(Vec3::new(0.6, 0.0, 1.3))).unwrap();
         assert!((pose.translation.vector - Vector3::new(0.6, 0.0, 1.0)).norm() < 1e-3, "{pose:?}");
         // Looking straight down the axis gives no answer rather than a jump.
         assert!(axis_parameter((Vec3::new(3.0, 0.0, 1.0), -Vec3::X), Vec3::new(0.5, 0.0, 1.0), Vec3::X).is_none());

@@ -104,7 +104,8 @@ fn run_commands(
             TrainCommand::Start if session.running() => {}
             TrainCommand::Start => match start(&form, &studio) {
                 Ok(handle) => {
-                    *session = TrainSession { handle: Mutex::new(Some(handle)), status: "starting…".into(), ..default() };
+                    *session =
+                        TrainSession { handle: Mutex::new(Some(handle)), status: "starting…".into(), ..default() };
                 }
                 Err(e) => session.status = format!("cannot start: {e}"),
             },
@@ -135,7 +136,13 @@ fn start(form: &TrainForm, studio: &StudioRobot) -> anyhow::Result<TrainHandle> 
         config.learning_rate = lr;
     }
     let out = form.out.join(&robot.name).join(form.model.to_string());
-    Ok(train::spawn(TrainJob { robot, dataset: Arc::new(dataset), dataset_path: form.dataset.clone(), config, out: Some(out) }))
+    Ok(train::spawn(TrainJob {
+        robot,
+        dataset: Arc::new(dataset),
+        dataset_path: form.dataset.clone(),
+        config,
+        out: Some(out),
+    }))
 }
 
 fn drain_events(mut session: ResMut<TrainSession>) {

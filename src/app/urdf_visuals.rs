@@ -36,12 +36,8 @@ pub fn build_visuals(
     meshes: &mut Assets<Mesh>,
     cache: &mut MeshCache,
 ) -> (Vec<Vec<VisualPart>>, Vec<String>) {
-    let named: HashMap<&str, [f64; 4]> = tree
-        .urdf
-        .materials
-        .iter()
-        .filter_map(|m| m.color.as_ref().map(|c| (m.name.as_str(), c.rgba.0)))
-        .collect();
+    let named: HashMap<&str, [f64; 4]> =
+        tree.urdf.materials.iter().filter_map(|m| m.color.as_ref().map(|c| (m.name.as_str(), c.rgba.0))).collect();
     let mut warnings = Vec::new();
     let parts = tree
         .links
@@ -62,7 +58,9 @@ pub fn build_visuals(
                     let rgba = visual
                         .material
                         .as_ref()
-                        .and_then(|m| m.color.as_ref().map(|c| c.rgba.0).or_else(|| named.get(m.name.as_str()).copied()))
+                        .and_then(|m| {
+                            m.color.as_ref().map(|c| c.rgba.0).or_else(|| named.get(m.name.as_str()).copied())
+                        })
                         .unwrap_or([0.7, 0.7, 0.72, 1.0]);
                     let origin = ik_studio::kinematics::origin_isometry(&visual.origin);
                     Some(VisualPart {
@@ -97,7 +95,9 @@ fn geometry_mesh(
         urdf_rs::Geometry::Capsule { radius, length } => {
             (meshes.add(Capsule3d::new(*radius as f32, *length as f32)), y_to_z)
         }
-        urdf_rs::Geometry::Sphere { radius } => (meshes.add(Sphere::new(*radius as f32).mesh().uv(24, 16)), Transform::IDENTITY),
+        urdf_rs::Geometry::Sphere { radius } => {
+            (meshes.add(Sphere::new(*radius as f32).mesh().uv(24, 16)), Transform::IDENTITY)
+        }
         urdf_rs::Geometry::Mesh { filename, scale } => {
             let path = resolve_mesh_path(filename, urdf_dir, search)?;
             let handle = match cache.0.get(&path) {
@@ -146,10 +146,14 @@ pub fn load_stl(path: &Path) -> Result<Mesh, String> {
     let mut positions = Vec::with_capacity(stl.faces.len() * 3);
     let mut normals = Vec::with_capacity(stl.faces.len() * 3);
     for face in &stl.faces {
-        let v: Vec<Vec3> = face.vertices.iter().map(|&i| {
-            let p = stl.vertices[i];
-            Vec3::new(p[0], p[1], p[2])
-        }).collect();
+        let v: Vec<Vec3> = face
+            .vertices
+            .iter()
+            .map(|&i| {
+                let p = stl.vertices[i];
+                Vec3::new(p[0], p[1], p[2])
+            })
+            .collect();
         // Recompute the normal: many exporters write zeros.
         let n = (v[1] - v[0]).cross(v[2] - v[0]).normalize_or_zero();
         for p in v {

@@ -143,8 +143,7 @@ pub fn run(args: &DatasetArgs) -> anyhow::Result<()> {
         }
         Some(DatasetAction::ImportNpy(a)) => {
             let robot = a.robot.load()?;
-            let dataset =
-                data::import_npy(&robot, &a.joints, a.poses.as_deref(), (a.test_fraction, a.val_fraction))?;
+            let dataset = data::import_npy(&robot, &a.joints, a.poses.as_deref(), (a.test_fraction, a.val_fraction))?;
             data::write_dataset(&dataset, &a.out)?;
             println!("imported {} samples into {}", dataset.len(), a.out.display());
             Ok(())
@@ -182,7 +181,8 @@ struct SampleSummary {
 fn sample(args: &SampleArgs) -> anyhow::Result<()> {
     let robot = args.robot.load()?;
     let workspace = robot.workspace(&args.workspace)?.clone();
-    let (count, out) = (args.samples.context("--samples is required")?, args.out.as_ref().context("--out is required")?);
+    let (count, out) =
+        (args.samples.context("--samples is required")?, args.out.as_ref().context("--out is required")?);
     anyhow::ensure!(count > 0, "--samples must be positive");
     let config = SampleConfig {
         count,
@@ -265,7 +265,12 @@ fn print_import_report(dataset: &Dataset, r: &data::RosImportReport, out: &Path)
     println!("  pose rows {}, joint rows {}", r.pose_rows, r.joint_rows);
     println!(
         "  dropped: garbled pose rows {}, garbled joint rows {}, unpaired poses {}, unpaired joint rows {}, outside limits {}, FK mismatch {}",
-        r.garbled_pose_rows, r.garbled_joint_rows, r.unpaired_pose_rows, r.unpaired_joint_rows, r.out_of_limits, r.fk_mismatch
+        r.garbled_pose_rows,
+        r.garbled_joint_rows,
+        r.unpaired_pose_rows,
+        r.unpaired_joint_rows,
+        r.out_of_limits,
+        r.fk_mismatch
     );
     println!("  max |recorded − FK| {:.3e} m, max |Δt| {:.3} ms", r.max_fk_deviation, r.max_dt * 1000.0);
     let s = &dataset.meta.splits;

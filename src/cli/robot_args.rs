@@ -29,7 +29,9 @@ impl RobotArgs {
             (Some(name), ..) => Ok(robots::builtin(name)?),
             (None, Some(path), Some(base), Some(tip)) => robots::from_urdf_file(path, base, tip)
                 .with_context(|| format!("cannot use chain {base} → {tip} of {}", path.display())),
-            _ => anyhow::bail!("choose a robot: --robot omx|nicol-right|nicol-left, or --urdf PATH --base LINK --tip LINK"),
+            _ => anyhow::bail!(
+                "choose a robot: --robot omx|nicol-right|nicol-left, or --urdf PATH --base LINK --tip LINK"
+            ),
         }
     }
 }

@@ -1,8 +1,8 @@
 //! `ik-studio robots`
 
 use clap::Args;
-use ik_studio::robots::{self, Workspace};
 use ik_studio::kinematics::JointLimits;
+use ik_studio::robots::{self, Workspace};
 use serde::Serialize;
 
 #[derive(Args, Debug)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use ik_studio::Pose;
-use ik_studio::solvers::{self, GoalMask, SolveRequest, SolveResult, Solution};
+use ik_studio::solvers::{self, GoalMask, Solution, SolveRequest, SolveResult};
 use serde::Serialize;
 
 use super::robot_args::RobotArgs;
@@ -82,7 +82,8 @@ pub fn run(args: &SolveArgs) -> anyhow::Result<()> {
         MaskArg::PositionPitch => GoalMask::PositionAnd([false, true, false]),
     };
     for values in poses {
-        let pose = Pose::from_slice(&values).context("a pose needs 7 finite numbers x,y,z,qx,qy,qz,qw with a non-zero quaternion")?;
+        let pose = Pose::from_slice(&values)
+            .context("a pose needs 7 finite numbers x,y,z,qx,qy,qz,qw with a non-zero quaternion")?;
         let request = SolveRequest {
             mask,
             seed: seed.clone(),
@@ -108,11 +109,6 @@ fn print_result(solver: &str, result: &SolveResult) {
     println!("{:?} by {solver} in {:.3} ms", result.state, result.time.as_secs_f64() * 1000.0);
     for s in &result.solutions {
         let joints: Vec<String> = s.joints.iter().map(|v| format!("{v:.6}")).collect();
-        println!(
-            "  {}   error {:.4} mm {:.4}°",
-            joints.join(" "),
-            s.position_error_mm,
-            s.orientation_error_deg
-        );
+        println!("  {}   error {:.4} mm {:.4}°", joints.join(" "), s.position_error_mm, s.orientation_error_deg);
     }
 }

@@ -144,6 +144,8 @@ fn read_header(reader: &mut impl Read, path: &Path) -> Result<(DatasetMeta, usiz
 
 fn read_u32(reader: &mut impl Read, path: &Path) -> Result<u32, DataError> {
     let mut b = [0u8; 4];
-    reader.read_exact(&mut b).map_err(|_| DataError::Corrupt { path: path.to_path_buf(), what: "truncated file".into() })?;
+    reader
+        .read_exact(&mut b)
+        .map_err(|_| DataError::Corrupt { path: path.to_path_buf(), what: "truncated file".into() })?;
     Ok(u32::from_le_bytes(b))
 }

@@ -79,7 +79,11 @@ pub fn import_npy(
         Some(p) => {
             let raw = read_matrix(p, POSE_DIM)?;
             if raw.len() != n * POSE_DIM {
-                return Err(DataError::Invalid(format!("{} has {} poses for {n} joint vectors", p.display(), raw.len() / 7)));
+                return Err(DataError::Invalid(format!(
+                    "{} has {} poses for {n} joint vectors",
+                    p.display(),
+                    raw.len() / 7
+                )));
             }
             // Normalise quaternions to the project's convention.
             raw.chunks_exact(POSE_DIM)

@@ -35,7 +35,13 @@ pub struct RosImportOptions {
 
 impl Default for RosImportOptions {
     fn default() -> Self {
-        Self { pair_by: PairBy::Timestamp, max_dt: 0.005, max_fk_deviation: 0.001, test_fraction: 0.10, val_fraction: 0.01 }
+        Self {
+            pair_by: PairBy::Timestamp,
+            max_dt: 0.005,
+            max_fk_deviation: 0.001,
+            test_fraction: 0.10,
+            val_fraction: 0.01,
+        }
     }
 }
 
@@ -173,7 +179,13 @@ fn pair_by_time(poses: &[Row<Pose>], joints: &[Row<Vec<f64>>], max_dt: f64) -> V
                 (None, None) => break None,
                 (Some(b), None) => b,
                 (None, Some(a)) => a,
-                (Some(b), Some(a)) => if pose.time - times[b] <= times[a] - pose.time { b } else { a },
+                (Some(b), Some(a)) => {
+                    if pose.time - times[b] <= times[a] - pose.time {
+                        b
+                    } else {
+                        a
+                    }
+                }
             };
             if !used[k] {
                 break Some(k);
@@ -207,7 +219,8 @@ fn parse_number(field: Option<&&str>, what: &str) -> Result<f64, String> {
 fn parse_pose_row(text: &str) -> Result<Row<Pose>, String> {
     let f = split_fields(text);
     let time = parse_time(&f)?;
-    let labels = ["position_x", "position_y", "position_z", "orientation_x", "orientation_y", "orientation_z", "orientation_w"];
+    let labels =
+        ["position_x", "position_y", "position_z", "orientation_x", "orientation_y", "orientation_z", "orientation_w"];
     let mut v = [0.0; 7];
     for (i, label) in labels.iter().enumerate() {
         v[i] = parse_number(f.get(3 + i), label)?;

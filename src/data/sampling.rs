@@ -78,10 +78,8 @@ pub fn sample_dataset(
     // First round: a few chunks per thread to measure the acceptance rate.
     let mut round = 2 * rayon::current_num_threads() as u64;
     while poses.len() < cfg.count * POSE_DIM {
-        let chunks: Vec<Chunk> = (next_chunk..next_chunk + round)
-            .into_par_iter()
-            .map(|k| sample_chunk(robot, workspace, cfg, k))
-            .collect();
+        let chunks: Vec<Chunk> =
+            (next_chunk..next_chunk + round).into_par_iter().map(|k| sample_chunk(robot, workspace, cfg, k)).collect();
         next_chunk += round;
         for chunk in chunks {
             report.candidates += CHUNK as u64;

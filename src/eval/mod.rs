@@ -106,7 +106,12 @@ pub struct EvalReport {
 }
 
 /// Runs `solver` on every pose of `view`; `progress(done)` after each pose.
-pub fn evaluate(solver: &dyn Solver, view: DatasetView<'_>, opts: &EvalOptions, progress: &dyn Fn(usize)) -> EvalReport {
+pub fn evaluate(
+    solver: &dyn Solver,
+    view: DatasetView<'_>,
+    opts: &EvalOptions,
+    progress: &dyn Fn(usize),
+) -> EvalReport {
     let n = opts.limit.map_or(view.len(), |l| l.min(view.len()));
     let mut per_pose = Vec::with_capacity(n);
     let (mut sample_pos, mut sample_rot) = (0.0, 0.0);
@@ -145,7 +150,9 @@ fn summarize(solver: &str, samples: usize, per_pose: Vec<PoseOutcome>, sample_po
     let fraction = |pred: &dyn Fn(&PoseOutcome) -> bool| {
         if n == 0 { 0.0 } else { per_pose.iter().filter(|p| pred(p)).count() as f64 / n as f64 }
     };
-    let success = |tol: Tolerance| move |p: &PoseOutcome| p.position_mm < tol.position_mm && p.orientation_deg < tol.orientation_deg;
+    let success = |tol: Tolerance| {
+        move |p: &PoseOutcome| p.position_mm < tol.position_mm && p.orientation_deg < tol.orientation_deg
+    };
     EvalReport {
         solver: solver.to_string(),
         poses: n,

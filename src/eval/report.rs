@@ -56,7 +56,11 @@ const COLUMNS: &[Column] = &[
         value: |r| Cell::Number(r.mean_of_samples_position_mm, 3),
     },
     Column { header: "success (10 mm, 20°)", csv: "success_rate", value: |r| Cell::Percent(r.success_rate) },
-    Column { header: "strict (1 mm, 0.57°)", csv: "strict_success_rate", value: |r| Cell::Percent(r.strict_success_rate) },
+    Column {
+        header: "strict (1 mm, 0.57°)",
+        csv: "strict_success_rate",
+        value: |r| Cell::Percent(r.strict_success_rate),
+    },
     Column { header: "> 1 mm", csv: "above_1mm", value: |r| above(r, 1.0) },
     Column { header: "> 5 mm", csv: "above_5mm", value: |r| above(r, 5.0) },
     Column { header: "> 1 cm", csv: "above_10mm", value: |r| above(r, 10.0) },

@@ -198,13 +198,21 @@ mod tests {
     fn segment_distance_cases() {
         let p = |x, y, z| Point3::new(x, y, z);
         // Parallel segments 1 apart.
-        assert!((segment_distance_sq(&p(0., 0., 0.), &p(1., 0., 0.), &p(0., 1., 0.), &p(1., 1., 0.)) - 1.0).abs() < 1e-12);
+        assert!(
+            (segment_distance_sq(&p(0., 0., 0.), &p(1., 0., 0.), &p(0., 1., 0.), &p(1., 1., 0.)) - 1.0).abs() < 1e-12
+        );
         // Crossing segments.
         assert!(segment_distance_sq(&p(-1., 0., 0.), &p(1., 0., 0.), &p(0., -1., 0.), &p(0., 1., 0.)) < 1e-12);
         // Skew: x axis and a line parallel to y at z = 2.
-        assert!((segment_distance_sq(&p(-1., 0., 0.), &p(1., 0., 0.), &p(0., -1., 2.), &p(0., 1., 2.)) - 4.0).abs() < 1e-12);
+        assert!(
+            (segment_distance_sq(&p(-1., 0., 0.), &p(1., 0., 0.), &p(0., -1., 2.), &p(0., 1., 2.)) - 4.0).abs() < 1e-12
+        );
         // Endpoint to endpoint, and a degenerate point segment.
-        assert!((segment_distance_sq(&p(0., 0., 0.), &p(1., 0., 0.), &p(2., 0., 0.), &p(3., 0., 0.)) - 1.0).abs() < 1e-12);
-        assert!((segment_distance_sq(&p(0., 0., 0.), &p(0., 0., 0.), &p(0., 3., 0.), &p(1., 3., 0.)) - 9.0).abs() < 1e-12);
+        assert!(
+            (segment_distance_sq(&p(0., 0., 0.), &p(1., 0., 0.), &p(2., 0., 0.), &p(3., 0., 0.)) - 1.0).abs() < 1e-12
+        );
+        assert!(
+            (segment_distance_sq(&p(0., 0., 0.), &p(0., 0., 0.), &p(0., 3., 0.), &p(1., 3., 0.)) - 9.0).abs() < 1e-12
+        );
     }
 }

@@ -30,10 +30,7 @@ impl Pose {
         if norm < 1e-9 {
             return None;
         }
-        let iso = Isometry3::from_parts(
-            Translation3::new(v[0], v[1], v[2]),
-            UnitQuaternion::new_unchecked(q / norm),
-        );
+        let iso = Isometry3::from_parts(Translation3::new(v[0], v[1], v[2]), UnitQuaternion::new_unchecked(q / norm));
         Some(Self::from_isometry(&iso))
     }
 

@@ -59,16 +59,14 @@ pub struct KinematicTree {
 impl KinematicTree {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, KinematicsError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| KinematicsError::Unreadable {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| KinematicsError::Unreadable { path: path.display().to_string(), source })?;
         Self::from_urdf_str(&text)
     }
 
     pub fn from_urdf_str(text: &str) -> Result<Self, KinematicsError> {
-        let robot = urdf_rs::read_from_string(text)
-            .map_err(|e| KinematicsError::Malformed(first_line(&e.to_string())))?;
+        let robot =
+            urdf_rs::read_from_string(text).map_err(|e| KinematicsError::Malformed(first_line(&e.to_string())))?;
         Self::from_urdf(robot)
     }
 
@@ -83,10 +81,10 @@ impl KinematicTree {
             }
         }
         let lookup = |joint: &str, link: &str| {
-            index.get(link).copied().ok_or_else(|| KinematicsError::UnknownJointLink {
-                joint: joint.to_string(),
-                link: link.to_string(),
-            })
+            index
+                .get(link)
+                .copied()
+                .ok_or_else(|| KinematicsError::UnknownJointLink { joint: joint.to_string(), link: link.to_string() })
         };
 
         let mut joints = Vec::with_capacity(robot.joints.len());
@@ -119,10 +117,7 @@ impl KinematicTree {
         if order.len() < robot.links.len() {
             let mut reached = vec![false; robot.links.len()];
             order.iter().for_each(|&l| reached[l] = true);
-            let cycle = (0..robot.links.len())
-                .filter(|&l| !reached[l])
-                .map(|l| robot.links[l].name.clone())
-                .collect();
+            let cycle = (0..robot.links.len()).filter(|&l| !reached[l]).map(|l| robot.links[l].name.clone()).collect();
             return Err(KinematicsError::Cycle(cycle));
         }
 
@@ -163,7 +158,8 @@ impl KinematicTree {
         for (l, link) in self.links.iter().enumerate() {
             if let Some(j) = link.parent_joint {
                 let joint = &self.joints[j];
-                poses[l] = poses[joint.parent_link] * joint.origin * joint_motion(joint.kind, &joint.axis, joint_values[j]);
+                poses[l] =
+                    poses[joint.parent_link] * joint.origin * joint_motion(joint.kind, &joint.axis, joint_values[j]);
             }
         }
         Ok(poses)
@@ -176,7 +172,9 @@ pub(crate) fn joint_motion(kind: JointKind, axis: &Unit<Vector3<f64>>, q: f64) -
         JointKind::Revolute | JointKind::Continuous => {
             Isometry3::from_parts(Translation3::identity(), UnitQuaternion::from_axis_angle(axis, q))
         }
-        JointKind::Prismatic => Isometry3::from_parts(Translation3::from(axis.into_inner() * q), UnitQuaternion::identity()),
+        JointKind::Prismatic => {
+            Isometry3::from_parts(Translation3::from(axis.into_inner() * q), UnitQuaternion::identity())
+        }
         JointKind::Fixed => Isometry3::identity(),
     }
 }
@@ -203,7 +201,9 @@ fn convert_joint(joint: &urdf_rs::Joint, parent_link: usize, child_link: usize) 
         urdf_rs::JointType::Fixed => JointKind::Fixed,
         urdf_rs::JointType::Floating => return Err(KinematicsError::UnsupportedJoint(joint.name.clone(), "floating")),
         urdf_rs::JointType::Planar => return Err(KinematicsError::UnsupportedJoint(joint.name.clone(), "planar")),
-        urdf_rs::JointType::Spherical => return Err(KinematicsError::UnsupportedJoint(joint.name.clone(), "spherical")),
+        urdf_rs::JointType::Spherical => {
+            return Err(KinematicsError::UnsupportedJoint(joint.name.clone(), "spherical"));
+        }
     };
     let axis = if kind.is_movable() {
         let v = Vector3::from(joint.axis.xyz.0);

@@ -58,7 +58,9 @@ pub struct Robot {
 
 #[derive(Debug, Error)]
 pub enum RobotError {
-    #[error("unknown robot '{0}'; built-in robots: omx, nicol-right, nicol-left (or use --urdf PATH --base LINK --tip LINK)")]
+    #[error(
+        "unknown robot '{0}'; built-in robots: omx, nicol-right, nicol-left (or use --urdf PATH --base LINK --tip LINK)"
+    )]
     Unknown(String),
     #[error("robot '{robot}' has no workspace '{name}'; it has: {known}")]
     UnknownWorkspace { robot: String, name: String, known: String },

@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-use super::{SolveRequest, SolveResult, Solution, Solver};
+use super::{Solution, SolveRequest, SolveResult, Solver};
 use crate::kinematics::Chain;
 
 #[derive(Debug, Clone)]
@@ -27,7 +27,14 @@ pub struct GaConfig {
 
 impl Default for GaConfig {
     fn default() -> Self {
-        Self { population: 120, elites: 4, tournament: 3, max_generations: 2_000, mutation_sigma: 0.1, mutation_rate: 0.3 }
+        Self {
+            population: 120,
+            elites: 4,
+            tournament: 3,
+            max_generations: 2_000,
+            mutation_sigma: 0.1,
+            mutation_rate: 0.3,
+        }
     }
 }
 

@@ -15,10 +15,10 @@ use serde::{Deserialize, Serialize};
 use crate::kinematics::{Chain, orientation_error_deg, position_error_mm};
 
 pub use genetic::{GaConfig, GaReport, GeneticSolver};
-pub use numeric::NumericSolver;
 pub use neural::{NeuralGa, NeuralNumeric, NeuralSolver};
-pub use self_motion::self_motion;
+pub use numeric::NumericSolver;
 pub use registry::{SOLVER_NAMES, SolverError, build, checkpoints_dir, shipped_checkpoint};
+pub use self_motion::self_motion;
 
 /// Which parts of the target pose count. A 4-DoF arm cannot reach every
 /// orientation: ask it for the position only, or position plus some axes.
@@ -38,9 +38,7 @@ impl GoalMask {
         match self {
             GoalMask::Full => [1.0; 6],
             GoalMask::Position => [1.0, 1.0, 1.0, 0.0, 0.0, 0.0],
-            GoalMask::PositionAnd(r) => {
-                [1.0, 1.0, 1.0, r[0] as u8 as f64, r[1] as u8 as f64, r[2] as u8 as f64]
-            }
+            GoalMask::PositionAnd(r) => [1.0, 1.0, 1.0, r[0] as u8 as f64, r[1] as u8 as f64, r[2] as u8 as f64],
         }
     }
 

@@ -8,7 +8,7 @@ use nalgebra::{DMatrix, DVector, Isometry3, Matrix6xX, Vector6};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{GoalMask, SolveRequest, SolveResult, Solution, Solver};
+use super::{GoalMask, Solution, SolveRequest, SolveResult, Solver};
 use crate::kinematics::Chain;
 
 #[derive(Debug, Clone)]
@@ -160,6 +160,7 @@ impl Solver for NumericSolver {
 }
 
 fn better(a: &Solution, b: &Solution, mask: GoalMask) -> bool {
-    let key = |s: &Solution| s.position_error_mm + if mask.counts_orientation() { s.orientation_error_deg } else { 0.0 };
+    let key =
+        |s: &Solution| s.position_error_mm + if mask.counts_orientation() { s.orientation_error_deg } else { 0.0 };
     key(a) < key(b)
 }

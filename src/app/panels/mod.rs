@@ -38,7 +38,11 @@ fn init_ui(mut commands: Commands, options: Res<StudioOptions>) {
 }
 
 /// Keys: F1 help, P presentation mode, R random reachable pose, Home reset.
-fn shortcuts(keys: Res<ButtonInput<KeyCode>>, mut ui: ResMut<UiState>, mut actions: MessageWriter<robot_panel::ArmAction>) {
+fn shortcuts(
+    keys: Res<ButtonInput<KeyCode>>,
+    mut ui: ResMut<UiState>,
+    mut actions: MessageWriter<robot_panel::ArmAction>,
+) {
     if keys.just_pressed(KeyCode::F1) || keys.just_pressed(KeyCode::KeyH) {
         ui.show_help = !ui.show_help;
     }

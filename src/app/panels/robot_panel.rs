@@ -115,7 +115,8 @@ impl RobotPanel<'_> {
                 // Defaults: the root, and the last leaf in topological order.
                 let has_child = |i: usize| tree.joints.iter().any(|j| j.parent_link == i);
                 self.urdf.base = links[0].clone();
-                self.urdf.tip = (0..links.len()).rev().find(|&i| !has_child(i)).map(|i| links[i].clone()).unwrap_or_default();
+                self.urdf.tip =
+                    (0..links.len()).rev().find(|&i| !has_child(i)).map(|i| links[i].clone()).unwrap_or_default();
                 self.urdf.links = links;
             }
             Err(e) => self.urdf.error = Some(e.to_string()),
