@@ -1,5 +1,6 @@
 //! The command line: a thin layer of clap commands over the library.
 
+mod bench;
 mod dataset;
 mod eval;
 mod fk;
@@ -32,6 +33,8 @@ enum Command {
     Solve(solve::SolveArgs),
     /// Evaluate solvers on a dataset split: Table-4 metrics, success rate, time.
     Eval(eval::EvalArgs),
+    /// Latency (median, p99), throughput and peak memory of a solver; raw inference for networks.
+    Bench(bench::BenchArgs),
     /// Sample a dataset (with test/validation splits), or import/export/inspect one.
     Dataset(dataset::DatasetArgs),
     /// Train a model (writes a checkpoint folder with its model card and history).
@@ -48,6 +51,7 @@ pub fn run() -> ExitCode {
         Some(Command::Solve(args)) => solve::run(&args),
         Some(Command::Dataset(args)) => dataset::run(&args),
         Some(Command::Eval(args)) => eval::run(&args),
+        Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Train(args)) => train::run(&args),
         Some(Command::Studio(args)) => studio::run(&args),
         None => studio::run(&studio::StudioArgs::default()),

@@ -1,0 +1,163 @@
+//! `ik-studio bench`: latency, throughput and memory of a solver on random
+//! reachable poses; for network solvers also raw inference at batch 1 and 500.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use ik_studio::Pose;
+use ik_studio::data::{SampleConfig, sample_dataset};
+use ik_studio::eval::Stats;
+use ik_studio::models::LoadedModel;
+use ik_studio::solvers::{self, SolveRequest};
+use serde::Serialize;
+
+use super::robot_args::RobotArgs;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    robot: RobotArgs,
+    /// Solver to time (numeric, ga, a model, <model>+numeric, <model>+ga).
+    #[arg(long, default_value = "numeric")]
+    solver: String,
+    /// Checkpoint for a model solver (default: the shipped one).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Queries to time.
+    #[arg(long, default_value_t = 500)]
+    queries: usize,
+    /// Time budget per query, milliseconds.
+    #[arg(long, default_value_t = 50.0)]
+    budget_ms: f64,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct InferenceBench {
+    path: &'static str,
+    batch: usize,
+    median_us: f64,
+    p99_us: f64,
+    poses_per_second: f64,
+}
+
+#[derive(Serialize)]
+struct BenchReport {
+    robot: String,
+    solver: String,
+    queries: usize,
+    /// Wall time per query on one thread, microseconds.
+    latency_us: Stats,
+    queries_per_second: f64,
+    inference: Vec<InferenceBench>,
+    peak_rss_mb: Option<f64>,
+    threads: usize,
+}
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let robot = args.robot.load()?;
+    anyhow::ensure!(args.queries > 0, "--queries must be positive");
+    let solver = solvers::build(&args.solver, &robot, args.checkpoint.as_deref())?;
+    let ws = robot.default_workspace().clone();
+    let (poses, _) = sample_dataset(&robot, &ws, &SampleConfig::new(args.queries.max(500), 12345), &|_| {})?;
+    let all = poses.all();
+    let budget = Duration::from_secs_f64(args.budget_ms / 1000.0);
+
+    // Warm up, then time each query.
+    for i in 0..args.queries.min(20) {
+        solver.solve(&request(all.pose(i), budget));
+    }
+    let mut times = Vec::with_capacity(args.queries);
+    for i in 0..args.queries {
+        let req = request(all.pose(i), budget);
+        let start = Instant::now();
+        std::hint::black_box(solver.solve(&req));
+        times.push(start.elapsed().as_secs_f64() * 1e6);
+    }
+    let latency = Stats::of(&times);
+
+    let mut inference = Vec::new();
+    let model_name = args.solver.split('+').next().unwrap_or_default();
+    if let Ok(kind) = model_name.parse::<ik_studio::models::ModelKind>() {
+        let path = match &args.checkpoint {
+            Some(p) => p.clone(),
+            None => solvers::shipped_checkpoint(&robot.name, kind).expect("the solver above loaded it"),
+        };
+        let mut model = LoadedModel::load_for(&path, &robot.name, &robot.chain)?;
+        for fast in [true, false] {
+            model.set_fast_path(fast);
+            if fast && !model.uses_fast_path() {
+                continue;
+            }
+            for batch in [1usize, 500] {
+                inference.push(time_inference(&model, &all.poses[..batch * 7], if fast { "fast" } else { "burn" }));
+            }
+        }
+    }
+    let report = BenchReport {
+        robot: robot.name.clone(),
+        solver: solver.name().to_string(),
+        queries: args.queries,
+        queries_per_second: 1e6 / latency.mean.max(1e-9),
+        latency_us: latency,
+        inference,
+        peak_rss_mb: peak_rss_mb(),
+        threads: 1,
+    };
+    if args.json {
+        return super::print_json(&report);
+    }
+    let l = &report.latency_us;
+    println!("{} on {}: {} queries, one thread", report.solver, report.robot, report.queries);
+    println!(
+        "  latency median {:.1} µs, p99 {:.1} µs, mean {:.1} µs ({:.0} queries/s)",
+        l.median, l.p99, l.mean, report.queries_per_second
+    );
+    for b in &report.inference {
+        println!(
+            "  inference {:>4} batch {:>3}: median {:.1} µs, p99 {:.1} µs, {:.0} poses/s",
+            b.path, b.batch, b.median_us, b.p99_us, b.poses_per_second
+        );
+    }
+    if let Some(mb) = report.peak_rss_mb {
+        println!("  peak resident memory {mb:.1} MB");
+    }
+    Ok(())
+}
+
+fn request(pose: &[f64], budget: Duration) -> SolveRequest {
+    let pose = Pose::from_slice(pose).expect("sampled poses are valid");
+    SolveRequest { budget, ..SolveRequest::new(pose.to_isometry()) }
+}
+
+fn time_inference(model: &LoadedModel, poses: &[f64], path: &'static str) -> InferenceBench {
+    let batch = poses.len() / 7;
+    let runs = if batch == 1 { 2000 } else { 50 };
+    for _ in 0..runs / 10 {
+        let _ = model.infer(poses, 1);
+    }
+    let times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            let _ = std::hint::black_box(model.infer(poses, 1));
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    let stats = Stats::of(&times);
+    InferenceBench {
+        path,
+        batch,
+        median_us: stats.median,
+        p99_us: stats.p99,
+        poses_per_second: batch as f64 * 1e6 / stats.median,
+    }
+}
+
+/// Peak resident set size of this process (Linux), megabytes.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
