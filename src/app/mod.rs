@@ -5,6 +5,7 @@
 
 mod camera;
 mod capture;
+mod compare;
 mod convert;
 pub mod nullspace;
 mod panels;
@@ -87,6 +88,7 @@ impl Plugin for StudioPlugins {
             RobotPlugin,
             TargetPlugin,
             SolvePlugin,
+            compare::ComparePlugin,
             nullspace::NullspacePlugin,
             train_panel::TrainPanelPlugin,
             panels::PanelsPlugin,

@@ -54,6 +54,11 @@ pub struct GoalSettings {
 }
 
 impl GoalSettings {
+    /// The request for `pose`, starting from the arm's configuration `q`.
+    pub fn request(&self, pose: nalgebra::Isometry3<f64>, q: &[f64]) -> SolveRequest {
+        SolveRequest { mask: self.mask, seed: Some(q.to_vec()), budget: self.budget, ..SolveRequest::new(pose) }
+    }
+
     /// Full pose for arms with 6 or more joints, position only below.
     fn for_robot(studio: &StudioRobot) -> Self {
         let mask = if studio.robot.chain.dof() >= 6 { GoalMask::Full } else { GoalMask::Position };
@@ -61,13 +66,57 @@ impl GoalSettings {
     }
 }
 
-/// The newest request not yet started (older ones are dropped).
-#[derive(Resource, Default)]
-pub struct PendingSolve(pub Option<(u64, SolveRequest)>);
+/// One solver's queue: the newest request not yet started (older ones are
+/// dropped) and the one solve running in the background.
+#[derive(Default)]
+pub struct SolveSlot {
+    pending: Option<(u64, SolveRequest)>,
+    in_flight: Option<(u64, Task<SolveResult>)>,
+}
 
-/// The solve running in the background.
+impl SolveSlot {
+    /// Queues a request; true when it replaced one still waiting.
+    pub fn submit(&mut self, id: u64, request: SolveRequest) -> bool {
+        self.pending.replace((id, request)).is_some()
+    }
+
+    /// Starts the waiting request on the async compute pool if nothing runs.
+    pub fn launch(&mut self, solver: &Arc<dyn Solver>) -> bool {
+        if self.in_flight.is_some() {
+            return false;
+        }
+        let Some((id, request)) = self.pending.take() else { return false };
+        let solver = solver.clone();
+        self.in_flight = Some((id, AsyncComputeTaskPool::get().spawn(async move { solver.solve(&request) })));
+        true
+    }
+
+    /// The finished solve, if the one in flight is done.
+    pub fn poll(&mut self) -> Option<(u64, SolveResult)> {
+        let (id, task) = self.in_flight.as_mut()?;
+        let result = block_on(poll_once(task))?;
+        let id = *id;
+        self.in_flight = None;
+        Some((id, result))
+    }
+
+    pub fn has_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.in_flight.is_some()
+    }
+
+    /// Forgets the waiting request and drops (cancels) the running one.
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
+/// The selected solver's queue.
 #[derive(Resource, Default)]
-pub struct InFlightSolve(pub Option<(u64, String, Task<SolveResult>)>);
+pub struct MainSlot(pub SolveSlot);
 
 /// A finished solve, for the scene and the panels.
 #[derive(Message, Debug, Clone)]
@@ -139,8 +188,7 @@ pub struct SolvePlugin;
 impl Plugin for SolvePlugin {
     fn build(&self, app: &mut App) {
         app.add_message::<SolveFinished>()
-            .init_resource::<PendingSolve>()
-            .init_resource::<InFlightSolve>()
+            .init_resource::<MainSlot>()
             .init_resource::<SolveStatus>()
             .add_systems(Startup, init_solvers)
             .add_systems(
@@ -159,8 +207,7 @@ fn reset_on_robot_change(
     studio: Res<StudioRobot>,
     mut choice: ResMut<SolverChoice>,
     mut goal: ResMut<GoalSettings>,
-    mut pending: ResMut<PendingSolve>,
-    mut in_flight: ResMut<InFlightSolve>,
+    mut slot: ResMut<MainSlot>,
     mut status: ResMut<SolveStatus>,
 ) {
     if !studio.is_changed() || studio.is_added() {
@@ -168,8 +215,7 @@ fn reset_on_robot_change(
     }
     *choice = SolverChoice::for_robot(&studio);
     *goal = GoalSettings::for_robot(&studio);
-    pending.0 = None;
-    in_flight.0 = None; // dropping the task cancels it
+    slot.0.clear();
     *status = SolveStatus::default();
 }
 
@@ -177,53 +223,35 @@ fn queue_requests(
     mut moves: MessageReader<TargetMoved>,
     arm: Res<ArmState>,
     goal: Res<GoalSettings>,
-    mut pending: ResMut<PendingSolve>,
+    mut slot: ResMut<MainSlot>,
     mut status: ResMut<SolveStatus>,
 ) {
     for moved in moves.read() {
         status.requested += 1;
-        if pending.0.is_some() {
+        let id = status.requested;
+        if slot.0.submit(id, goal.request(moved.pose, &arm.q)) {
             status.dropped += 1;
         }
-        let request = SolveRequest {
-            mask: goal.mask,
-            seed: Some(arm.q.clone()),
-            budget: goal.budget,
-            ..SolveRequest::new(moved.pose)
-        };
-        pending.0 = Some((status.requested, request));
         status.stale = status.last.is_some();
     }
 }
 
-fn launch_pending(
-    choice: Res<SolverChoice>,
-    mut pending: ResMut<PendingSolve>,
-    mut in_flight: ResMut<InFlightSolve>,
-    mut status: ResMut<SolveStatus>,
-) {
-    if in_flight.0.is_some() {
-        return;
+fn launch_pending(choice: Res<SolverChoice>, mut slot: ResMut<MainSlot>, mut status: ResMut<SolveStatus>) {
+    if slot.0.launch(choice.current()) {
+        status.started += 1;
+        status.solver = choice.current().name().to_string();
     }
-    let Some((id, request)) = pending.0.take() else { return };
-    let solver = choice.current().clone();
-    let name = solver.name().to_string();
-    let task = AsyncComputeTaskPool::get().spawn(async move { solver.solve(&request) });
-    in_flight.0 = Some((id, name, task));
-    status.started += 1;
 }
 
-fn collect_finished(mut in_flight: ResMut<InFlightSolve>, mut finished: MessageWriter<SolveFinished>) {
-    let Some((id, solver, task)) = &mut in_flight.0 else { return };
-    if let Some(result) = block_on(poll_once(task)) {
-        finished.write(SolveFinished { id: *id, solver: solver.clone(), result });
-        in_flight.0 = None;
+fn collect_finished(mut slot: ResMut<MainSlot>, status: Res<SolveStatus>, mut finished: MessageWriter<SolveFinished>) {
+    if let Some((id, result)) = slot.0.poll() {
+        finished.write(SolveFinished { id, solver: status.solver.clone(), result });
     }
 }
 
 fn apply_solution(
     mut finished: MessageReader<SolveFinished>,
-    pending: Res<PendingSolve>,
+    slot: Res<MainSlot>,
     mut arm: ResMut<ArmState>,
     mut status: ResMut<SolveStatus>,
 ) {
@@ -235,7 +263,7 @@ fn apply_solution(
         status.solver = done.solver.clone();
         status.last = Some(done.result.clone());
         // Stale while a newer request waits; the target itself may have moved on.
-        status.stale = pending.0.is_some() || done.id < status.requested;
+        status.stale = slot.0.has_pending() || done.id < status.requested;
     }
 }
 
@@ -261,8 +289,8 @@ mod tests {
     fn run_until_idle(app: &mut App) {
         for _ in 0..2000 {
             app.update();
-            let idle = app.world().resource::<InFlightSolve>().0.is_none()
-                && app.world().resource::<PendingSolve>().0.is_none();
+            let slot = &app.world().resource::<MainSlot>().0;
+            let idle = !slot.is_running() && !slot.has_pending();
             if idle {
                 return;
             }
@@ -301,9 +329,10 @@ mod tests {
             }
             app.update();
             // One task at most, one waiting request at most: no backlog.
-            let pending = app.world().resource::<PendingSolve>().0.is_some() as u32;
-            let running = app.world().resource::<InFlightSolve>().0.is_some() as u32;
-            assert!(pending <= 1 && running <= 1);
+            // One waiting request at most (newest wins) and one solve in flight: no backlog.
+            let status = app.world().resource::<SolveStatus>();
+            assert!(status.started - status.finished <= 1);
+            assert!(status.requested - status.started - status.dropped <= 1);
         }
         run_until_idle(&mut app);
         let status = app.world().resource::<SolveStatus>().clone();

@@ -1,6 +1,7 @@
 //! The egui side panel, one section per capability, plus the help overlay and
 //! keyboard shortcuts.
 
+mod compare_panel;
 mod nullspace_panel;
 mod robot_panel;
 mod solve_panel;
@@ -74,6 +75,7 @@ fn draw_panels(
     mut robot: robot_panel::RobotPanel,
     mut solve: solve_panel::SolvePanel,
     mut nullspace: nullspace_panel::NullspacePanel,
+    mut compare: ResMut<crate::app::compare::CompareSet>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     ctx.set_zoom_factor(if ui_state.presentation { 1.6 } else { 1.0 });
@@ -88,6 +90,7 @@ fn draw_panels(
             robot.robot_section(ui);
             ui.separator();
             solve.solver_section(ui);
+            compare_panel::section(ui, &mut compare);
             ui.separator();
             nullspace.section(ui);
             ui.separator();
