@@ -7,13 +7,14 @@ mod camera;
 mod capture;
 mod compare;
 mod convert;
+pub mod evaluate_panel;
 pub mod nullspace;
 mod panels;
 mod robot;
 mod scene;
 mod solve;
 mod target;
-mod train_panel;
+pub mod train_panel;
 mod urdf_visuals;
 
 use std::path::PathBuf;
@@ -41,6 +42,9 @@ pub struct StudioOptions {
     pub sweep_target: bool,
     /// Nullspace overlay shown from the start, with this many ghosts.
     pub overlay: Option<(nullspace::OverlayMode, usize)>,
+    /// Open the Train and/or Compare windows at start.
+    pub open_train: bool,
+    pub open_compare: bool,
 }
 
 impl Default for StudioOptions {
@@ -52,6 +56,8 @@ impl Default for StudioOptions {
             ui_scale: 1.0,
             sweep_target: false,
             overlay: None,
+            open_train: false,
+            open_compare: false,
         }
     }
 }
@@ -91,6 +97,7 @@ impl Plugin for StudioPlugins {
             compare::ComparePlugin,
             nullspace::NullspacePlugin,
             train_panel::TrainPanelPlugin,
+            evaluate_panel::EvaluatePlugin,
             panels::PanelsPlugin,
             capture::CapturePlugin,
         ));

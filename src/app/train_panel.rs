@@ -201,7 +201,7 @@ fn draw_train_window(
     }
     let ctx = contexts.ctx_mut()?;
     let mut open = true;
-    egui::Window::new("Train").open(&mut open).default_width(460.0).show(ctx, |ui| {
+    egui::Window::new("Train").open(&mut open).default_pos([330.0, 30.0]).default_width(460.0).show(ctx, |ui| {
         ui.add_enabled_ui(!session.running(), |ui| form_fields(ui, &mut form));
         ui.horizontal(|ui| {
             if session.running() {

@@ -34,6 +34,12 @@ pub struct StudioArgs {
     /// Ghost arms of the overlay.
     #[arg(long, default_value_t = 100)]
     ghosts: usize,
+    /// Open the Train window at start.
+    #[arg(long)]
+    train_window: bool,
+    /// Open the Compare window at start.
+    #[arg(long)]
+    compare_window: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -70,6 +76,8 @@ pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
             };
             (mode, args.ghosts.clamp(1, 500))
         }),
+        open_train: args.train_window,
+        open_compare: args.compare_window,
     })
 }
 

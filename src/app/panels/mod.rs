@@ -34,8 +34,15 @@ impl Plugin for PanelsPlugin {
     }
 }
 
-fn init_ui(mut commands: Commands, options: Res<StudioOptions>) {
+fn init_ui(
+    mut commands: Commands,
+    options: Res<StudioOptions>,
+    mut train: ResMut<crate::app::train_panel::TrainForm>,
+    mut compare: ResMut<crate::app::evaluate_panel::EvaluateState>,
+) {
     commands.insert_resource(UiState { show_help: false, presentation: options.ui_scale > 1.2 });
+    train.open = options.open_train;
+    compare.open = options.open_compare;
 }
 
 /// Keys: F1 help, P presentation mode, R random reachable pose, Home reset.
@@ -72,6 +79,7 @@ fn draw_panels(
     mut contexts: EguiContexts,
     mut ui_state: ResMut<UiState>,
     mut train_form: ResMut<crate::app::train_panel::TrainForm>,
+    mut evaluate: ResMut<crate::app::evaluate_panel::EvaluateState>,
     mut robot: robot_panel::RobotPanel,
     mut solve: solve_panel::SolvePanel,
     mut nullspace: nullspace_panel::NullspacePanel,
@@ -98,6 +106,7 @@ fn draw_panels(
             ui.separator();
             ui.horizontal(|ui| {
                 ui.toggle_value(&mut train_form.open, "Train…");
+                ui.toggle_value(&mut evaluate.open, "Compare…");
             });
             ui.separator();
             ui.horizontal(|ui| {
