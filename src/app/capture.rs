@@ -8,6 +8,10 @@ use nalgebra::{Isometry3, Translation3};
 use super::StudioOptions;
 use super::target::{Target, TargetMoved};
 
+/// Save a screenshot of the window to this file (from the panel or F12).
+#[derive(Message, Debug, Clone)]
+pub struct TakeScreenshot(pub std::path::PathBuf);
+
 /// Frame times of this run, seconds.
 #[derive(Resource, Default)]
 pub struct FrameTimes(pub Vec<f32>);
@@ -21,8 +25,16 @@ pub struct CapturePlugin;
 impl Plugin for CapturePlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<FrameTimes>()
+            .add_message::<TakeScreenshot>()
+            .add_systems(Update, take_screenshots)
             .init_resource::<SweepOrigin>()
             .add_systems(Update, (sweep_target, record_and_finish).chain());
+    }
+}
+
+fn take_screenshots(mut commands: Commands, mut requests: MessageReader<TakeScreenshot>) {
+    for TakeScreenshot(path) in requests.read() {
+        commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path.clone()));
     }
 }
 

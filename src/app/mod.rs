@@ -4,7 +4,7 @@
 //! background task → [`solve::SolveFinished`] → arm state → scene and panels.
 
 mod camera;
-mod capture;
+pub mod capture;
 mod compare;
 mod convert;
 pub mod evaluate_panel;

@@ -45,12 +45,16 @@ fn init_ui(
     compare.open = options.open_compare;
 }
 
-/// Keys: F1 help, P presentation mode, R random reachable pose, Home reset.
+/// Keys: F1 help, P presentation mode, R random reachable pose, Home reset, F12 screenshot.
 fn shortcuts(
     keys: Res<ButtonInput<KeyCode>>,
     mut ui: ResMut<UiState>,
     mut actions: MessageWriter<robot_panel::ArmAction>,
+    mut shots: MessageWriter<crate::app::capture::TakeScreenshot>,
 ) {
+    if keys.just_pressed(KeyCode::F12) {
+        shots.write(crate::app::capture::TakeScreenshot(timestamped_screenshot_path()));
+    }
     if keys.just_pressed(KeyCode::F1) || keys.just_pressed(KeyCode::KeyH) {
         ui.show_help = !ui.show_help;
     }
@@ -65,6 +69,11 @@ fn shortcuts(
     }
 }
 
+fn timestamped_screenshot_path() -> std::path::PathBuf {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    std::path::PathBuf::from(format!("ik-studio-{secs}.png"))
+}
+
 const SHORTCUTS: &[(&str, &str)] = &[
     ("Left drag", "orbit the camera / drag a gizmo arrow or ring"),
     ("Right / middle drag", "pan"),
@@ -72,6 +81,7 @@ const SHORTCUTS: &[(&str, &str)] = &[
     ("R", "random reachable pose"),
     ("Home", "home pose"),
     ("P", "presentation mode (large UI)"),
+    ("F12", "screenshot (ik-studio-<time>.png in the working folder)"),
     ("F1 / H", "this help"),
 ];
 
@@ -84,6 +94,7 @@ fn draw_panels(
     mut solve: solve_panel::SolvePanel,
     mut nullspace: nullspace_panel::NullspacePanel,
     mut compare: ResMut<crate::app::compare::CompareSet>,
+    mut shots: MessageWriter<crate::app::capture::TakeScreenshot>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     ctx.set_zoom_factor(if ui_state.presentation { 1.6 } else { 1.0 });
@@ -113,6 +124,11 @@ fn draw_panels(
                 ui.checkbox(&mut ui_state.presentation, "presentation mode");
                 if ui.button("help (F1)").clicked() {
                     ui_state.show_help = !ui_state.show_help;
+                }
+                if ui.button("Screenshot…").clicked()
+                    && let Some(path) = rfd::FileDialog::new().add_filter("PNG", &["png"]).save_file()
+                {
+                    shots.write(crate::app::capture::TakeScreenshot(path));
                 }
             });
         });
