@@ -15,6 +15,7 @@ mod scene;
 mod solve;
 mod target;
 pub mod train_panel;
+pub mod trajectory;
 mod urdf_visuals;
 
 use std::path::PathBuf;
@@ -98,6 +99,7 @@ impl Plugin for StudioPlugins {
             nullspace::NullspacePlugin,
             train_panel::TrainPanelPlugin,
             evaluate_panel::EvaluatePlugin,
+            trajectory::TrajectoryPlugin,
             panels::PanelsPlugin,
             capture::CapturePlugin,
         ));

@@ -6,11 +6,13 @@ mod chain;
 mod collision;
 mod error;
 mod fk;
+mod path;
 mod pose;
 mod tree;
 
 pub use chain::{Chain, ChainJoint, ChainLink, JointLimits};
 pub use collision::{CollisionModel, CollisionScratch, Table, segment_distance_sq};
 pub use error::KinematicsError;
+pub use path::pose_along;
 pub use pose::{Pose, orientation_error_deg, position_error_mm};
 pub use tree::{JointKind, KinematicTree, TreeJoint, TreeLink, origin_isometry};

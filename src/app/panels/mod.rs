@@ -95,6 +95,7 @@ fn draw_panels(
     mut nullspace: nullspace_panel::NullspacePanel,
     mut compare: ResMut<crate::app::compare::CompareSet>,
     mut shots: MessageWriter<crate::app::capture::TakeScreenshot>,
+    mut trajectory: ResMut<crate::app::trajectory::Trajectory>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     ctx.set_zoom_factor(if ui_state.presentation { 1.6 } else { 1.0 });
@@ -118,6 +119,7 @@ fn draw_panels(
             ui.horizontal(|ui| {
                 ui.toggle_value(&mut train_form.open, "Train…");
                 ui.toggle_value(&mut evaluate.open, "Compare…");
+                ui.toggle_value(&mut trajectory.open, "Trajectory…");
             });
             ui.separator();
             ui.horizontal(|ui| {
