@@ -50,6 +50,7 @@ fn eval_matches_hand_computation() {
     let above = |t: f64| report.above_mm.iter().find(|(x, _)| *x == t).unwrap().1;
     assert!(close(above(1.0), 0.75) && close(above(5.0), 0.5) && close(above(10.0), 0.5) && close(above(50.0), 0.0));
     assert!(close(report.mean_of_samples_position_mm, report.position_mm.mean));
+    assert_eq!(report.sample_spread, 0.0, "one solution per pose has no spread");
     assert_eq!(report.per_pose.len(), 4);
 
     let table = eval::to_markdown(&[report.clone()]);

@@ -91,6 +91,9 @@ pub struct EvalReport {
     /// the best-solution mean when there is one solution).
     pub mean_of_samples_position_mm: f64,
     pub mean_of_samples_orientation_deg: f64,
+    /// Spread of the solutions of a pose: the mean over joints of each joint's
+    /// standard deviation across them (rad or m), averaged over poses; 0 for one solution.
+    pub sample_spread: f64,
     /// Fraction of poses whose best solution is within 10 mm and 20°.
     pub success_rate: f64,
     /// Fraction within 1 mm and 0.57° (0.01 rad).
@@ -114,7 +117,7 @@ pub fn evaluate(
 ) -> EvalReport {
     let n = opts.limit.map_or(view.len(), |l| l.min(view.len()));
     let mut per_pose = Vec::with_capacity(n);
-    let (mut sample_pos, mut sample_rot) = (0.0, 0.0);
+    let (mut sample_pos, mut sample_rot, mut spread) = (0.0, 0.0, 0.0);
     for i in 0..n {
         let pose = Pose::from_slice(view.pose(i)).expect("dataset poses are valid");
         let request = SolveRequest {
@@ -131,6 +134,7 @@ pub fn evaluate(
         let count = result.solutions.len().max(1) as f64;
         sample_pos += result.solutions.iter().map(|s| s.position_error_mm).sum::<f64>() / count;
         sample_rot += result.solutions.iter().map(|s| s.orientation_error_deg).sum::<f64>() / count;
+        spread += joint_spread(&result.solutions);
         per_pose.push(PoseOutcome {
             target: pose.to_array(),
             position_mm: best.map_or(f64::INFINITY, |b| b.position_error_mm),
@@ -139,7 +143,24 @@ pub fn evaluate(
         });
         progress(i + 1);
     }
-    summarize(solver.name(), opts.samples, per_pose, sample_pos, sample_rot)
+    let mut report = summarize(solver.name(), opts.samples, per_pose, sample_pos, sample_rot);
+    report.sample_spread = if n == 0 { 0.0 } else { spread / n as f64 };
+    report
+}
+
+/// Mean over joints of the standard deviation of each joint across `solutions`.
+fn joint_spread(solutions: &[crate::solvers::Solution]) -> f64 {
+    let (n, dof) = (solutions.len(), solutions.first().map_or(0, |s| s.joints.len()));
+    if n < 2 || dof == 0 {
+        return 0.0;
+    }
+    (0..dof)
+        .map(|j| {
+            let mean = solutions.iter().map(|s| s.joints[j]).sum::<f64>() / n as f64;
+            (solutions.iter().map(|s| (s.joints[j] - mean).powi(2)).sum::<f64>() / n as f64).sqrt()
+        })
+        .sum::<f64>()
+        / dof as f64
 }
 
 fn summarize(solver: &str, samples: usize, per_pose: Vec<PoseOutcome>, sample_pos: f64, sample_rot: f64) -> EvalReport {
@@ -161,6 +182,7 @@ fn summarize(solver: &str, samples: usize, per_pose: Vec<PoseOutcome>, sample_po
         orientation_deg: Stats::of(&rot),
         mean_of_samples_position_mm: if n == 0 { 0.0 } else { sample_pos / n as f64 },
         mean_of_samples_orientation_deg: if n == 0 { 0.0 } else { sample_rot / n as f64 },
+        sample_spread: 0.0,
         success_rate: fraction(&success(Tolerance::SUCCESS)),
         strict_success_rate: fraction(&success(Tolerance::STRICT)),
         above_mm: BUCKETS_MM.iter().map(|&t| (t, fraction(&|p: &PoseOutcome| p.position_mm > t))).collect(),
