@@ -1,7 +1,6 @@
 //! `ik-studio bench`: latency, throughput and memory of a solver on random
 //! reachable poses; for network solvers also raw inference at batch 1 and 500.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -13,23 +12,17 @@ use ik_studio::solvers::{self, SolveRequest};
 use serde::Serialize;
 
 use super::robot_args::RobotArgs;
+use super::solver_args::SolverArgs;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     #[command(flatten)]
     robot: RobotArgs,
-    /// Solver to time (numeric, ga, a model, <model>+numeric, <model>+ga).
-    #[arg(long, default_value = "numeric")]
-    solver: String,
-    /// Checkpoint for a model solver (default: the shipped one).
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    solver: SolverArgs,
     /// Queries to time.
     #[arg(long, default_value_t = 500)]
     queries: usize,
-    /// Time budget per query, milliseconds.
-    #[arg(long, default_value_t = 50.0)]
-    budget_ms: f64,
     #[arg(long)]
     json: bool,
 }
@@ -59,11 +52,11 @@ struct BenchReport {
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let robot = args.robot.load()?;
     anyhow::ensure!(args.queries > 0, "--queries must be positive");
-    let solver = solvers::build(&args.solver, &robot, args.checkpoint.as_deref())?;
+    let solver = args.solver.build(&robot)?;
     let ws = robot.default_workspace().clone();
     let (poses, _) = sample_dataset(&robot, &ws, &SampleConfig::new(args.queries.max(500), 12345), &|_| {})?;
     let all = poses.all();
-    let budget = Duration::from_secs_f64(args.budget_ms / 1000.0);
+    let budget = args.solver.budget();
 
     // Warm up, then time each query.
     for i in 0..args.queries.min(20) {
@@ -79,9 +72,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let latency = Stats::of(&times);
 
     let mut inference = Vec::new();
-    let model_name = args.solver.split('+').next().unwrap_or_default();
+    let model_name = args.solver.solver.split('+').next().unwrap_or_default();
     if let Ok(kind) = model_name.parse::<ik_studio::models::ModelKind>() {
-        let path = match &args.checkpoint {
+        let path = match &args.solver.checkpoint {
             Some(p) => p.clone(),
             None => solvers::shipped_checkpoint(&robot.name, kind).expect("the solver above loaded it"),
         };

@@ -7,6 +7,7 @@ mod fk;
 mod robot_args;
 mod robots;
 mod solve;
+mod solver_args;
 mod studio;
 mod train;
 mod vectors;

@@ -1,27 +1,23 @@
 //! `ik-studio solve`
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use ik_studio::Pose;
-use ik_studio::solvers::{self, GoalMask, Solution, SolveRequest, SolveResult};
+use ik_studio::solvers::{GoalMask, Solution, SolveRequest, SolveResult};
 use serde::Serialize;
 
 use super::robot_args::RobotArgs;
+use super::solver_args::SolverArgs;
 use super::vectors::{parse_vector, read_vectors};
 
 #[derive(Args, Debug)]
 pub struct SolveArgs {
     #[command(flatten)]
     robot: RobotArgs,
-    /// numeric, ga, a model (cycleik-mlp, cycleik-gan, iknet-…), or <model>+numeric / <model>+ga.
-    #[arg(long, default_value = "numeric")]
-    solver: String,
-    /// Checkpoint folder for a model solver (default: the shipped one for the robot).
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    solver: SolverArgs,
     /// Target pose x,y,z,qx,qy,qz,qw (m; unit quaternion, normalised if not).
     #[arg(long, allow_hyphen_values = true, required_unless_present = "poses_file", conflicts_with = "poses_file")]
     pose: Option<String>,
@@ -34,9 +30,6 @@ pub struct SolveArgs {
     /// Which parts of the pose count.
     #[arg(long, value_enum, default_value_t = MaskArg::Full)]
     goal: MaskArg,
-    /// Time budget per pose, milliseconds.
-    #[arg(long, default_value_t = 50.0)]
-    budget_ms: f64,
     /// Start configuration q1,q2,… (the solver's first guess).
     #[arg(long, allow_hyphen_values = true)]
     seed_joints: Option<String>,
@@ -64,7 +57,7 @@ struct SolveJson<'a> {
 
 pub fn run(args: &SolveArgs) -> anyhow::Result<()> {
     let robot = args.robot.load()?;
-    let solver = solvers::build(&args.solver, &robot, args.checkpoint.as_deref())?;
+    let solver = args.solver.build(&robot)?;
     let poses = match (&args.pose, &args.poses_file) {
         (Some(text), _) => vec![parse_vector(text)?],
         (None, Some(path)) => read_vectors(path, 7, "pose values (x,y,z,qx,qy,qz,qw)")?,
@@ -75,7 +68,6 @@ pub fn run(args: &SolveArgs) -> anyhow::Result<()> {
         robot.chain.check_dof(q)?;
     }
     anyhow::ensure!(args.samples >= 1, "--samples must be at least 1");
-    anyhow::ensure!(args.budget_ms > 0.0 && args.budget_ms.is_finite(), "--budget-ms must be positive");
     let mask = match args.goal {
         MaskArg::Full => GoalMask::Full,
         MaskArg::Position => GoalMask::Position,
@@ -87,7 +79,7 @@ pub fn run(args: &SolveArgs) -> anyhow::Result<()> {
         let request = SolveRequest {
             mask,
             seed: seed.clone(),
-            budget: Duration::from_secs_f64(args.budget_ms / 1000.0),
+            budget: args.solver.budget(),
             samples: args.samples,
             ..SolveRequest::new(pose.to_isometry())
         };
