@@ -11,7 +11,7 @@ pub mod evaluate_panel;
 pub mod nullspace;
 mod panels;
 mod robot;
-mod scene;
+pub mod scene;
 mod solve;
 mod target;
 pub mod train_panel;
@@ -46,6 +46,8 @@ pub struct StudioOptions {
     /// Open the Train and/or Compare windows at start.
     pub open_train: bool,
     pub open_compare: bool,
+    /// Show link frames and names from the start.
+    pub link_frames: bool,
 }
 
 impl Default for StudioOptions {
@@ -59,6 +61,7 @@ impl Default for StudioOptions {
             overlay: None,
             open_train: false,
             open_compare: false,
+            link_frames: false,
         }
     }
 }

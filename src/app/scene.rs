@@ -2,7 +2,10 @@
 
 use bevy::prelude::*;
 
+use bevy_egui::{EguiContexts, egui};
+
 use super::convert::{RobotFrame, robot_to_bevy};
+use super::robot::{LinkVisual, StudioRobot};
 
 pub struct ScenePlugin;
 
@@ -12,7 +15,11 @@ impl Plugin for ScenePlugin {
             .insert_resource(GlobalAmbientLight { brightness: 400.0, ..default() })
             .init_resource::<SceneOptions>()
             .add_systems(PreStartup, spawn_stage)
-            .add_systems(Update, draw_floor);
+            .add_systems(Startup, |options: Res<super::StudioOptions>, mut scene: ResMut<SceneOptions>| {
+                scene.link_frames = options.link_frames;
+            })
+            .add_systems(Update, (draw_floor, draw_link_frames))
+            .add_systems(bevy_egui::EguiPrimaryContextPass, draw_link_names);
     }
 }
 
@@ -21,11 +28,13 @@ impl Plugin for ScenePlugin {
 pub struct SceneOptions {
     pub grid: bool,
     pub base_axes: bool,
+    /// Axes and names of every link.
+    pub link_frames: bool,
 }
 
 impl Default for SceneOptions {
     fn default() -> Self {
-        Self { grid: true, base_axes: true }
+        Self { grid: true, base_axes: true, link_frames: false }
     }
 }
 
@@ -54,4 +63,50 @@ fn draw_floor(mut gizmos: Gizmos, options: Res<SceneOptions>) {
         gizmos.arrow(Vec3::ZERO, r * Vec3::Y * 0.2, Color::srgb(0.2, 0.8, 0.2));
         gizmos.arrow(Vec3::ZERO, r * Vec3::Z * 0.2, Color::srgb(0.25, 0.4, 0.95));
     }
+}
+
+/// Link frames as small triads (x red, y green, z blue).
+fn draw_link_frames(mut gizmos: Gizmos, options: Res<SceneOptions>, links: Query<&GlobalTransform, With<LinkVisual>>) {
+    if !options.link_frames {
+        return;
+    }
+    for frame in &links {
+        let (_, rotation, origin) = frame.to_scale_rotation_translation();
+        for (axis, color) in [
+            (Vec3::X, Color::srgb(0.9, 0.2, 0.2)),
+            (Vec3::Y, Color::srgb(0.2, 0.8, 0.2)),
+            (Vec3::Z, Color::srgb(0.25, 0.4, 0.95)),
+        ] {
+            gizmos.line(origin, origin + rotation * axis * 0.04, color);
+        }
+    }
+}
+
+/// Link names next to their frames, painted over the scene.
+fn draw_link_names(
+    mut contexts: EguiContexts,
+    options: Res<SceneOptions>,
+    studio: Res<StudioRobot>,
+    links: Query<(&LinkVisual, &GlobalTransform)>,
+    cameras: Query<(&Camera, &GlobalTransform)>,
+) -> Result {
+    if !options.link_frames {
+        return Ok(());
+    }
+    let Some((camera, eye)) = cameras.iter().find(|(c, _)| c.is_active) else { return Ok(()) };
+    let ctx = contexts.ctx_mut()?;
+    let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Background, egui::Id::new("link_names")));
+    let scale = ctx.zoom_factor();
+    for (link, frame) in &links {
+        let Ok(screen) = camera.world_to_viewport(eye, frame.translation()) else { continue };
+        let Some(name) = studio.robot.tree.links.get(link.link).map(|l| l.name.as_str()) else { continue };
+        painter.text(
+            egui::pos2(screen.x / scale + 4.0, screen.y / scale),
+            egui::Align2::LEFT_CENTER,
+            name,
+            egui::FontId::proportional(11.0),
+            egui::Color32::from_rgb(230, 230, 210),
+        );
+    }
+    Ok(())
 }

@@ -40,6 +40,9 @@ pub struct StudioArgs {
     /// Open the Compare window at start.
     #[arg(long)]
     compare_window: bool,
+    /// Show every link's frame and name.
+    #[arg(long)]
+    link_frames: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -78,6 +81,7 @@ pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
         }),
         open_train: args.train_window,
         open_compare: args.compare_window,
+        link_frames: args.link_frames,
     })
 }
 

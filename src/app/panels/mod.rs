@@ -96,6 +96,7 @@ fn draw_panels(
     mut compare: ResMut<crate::app::compare::CompareSet>,
     mut shots: MessageWriter<crate::app::capture::TakeScreenshot>,
     mut trajectory: ResMut<crate::app::trajectory::Trajectory>,
+    mut scene: ResMut<crate::app::scene::SceneOptions>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     ctx.set_zoom_factor(if ui_state.presentation { 1.6 } else { 1.0 });
@@ -122,6 +123,10 @@ fn draw_panels(
                 ui.toggle_value(&mut trajectory.open, "Trajectory…");
             });
             ui.separator();
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut scene.link_frames, "link frames");
+                ui.checkbox(&mut scene.grid, "grid");
+            });
             ui.horizontal(|ui| {
                 ui.checkbox(&mut ui_state.presentation, "presentation mode");
                 if ui.button("help (F1)").clicked() {
