@@ -520,3 +520,33 @@ fn models_and_jobs_can_move_to_background_threads() {
     send::<TrainOutcome>();
     send::<TrainEvent>();
 }
+
+#[test]
+fn training_goes_on_from_a_checkpoint() {
+    let omx = robots::builtin("omx").unwrap();
+    let data = Arc::new(dataset(&omx, 1_500, 7));
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = || {
+        let mut config = TrainConfig::new(ModelKind::CycleikMlp, Preset::Compact).unwrap();
+        config.architecture = Some(tiny_cycleik(4, 0));
+        (config.epochs, config.batch_size, config.learning_rate) = (12, 64, 3e-3);
+        config
+    };
+    let (outcome, events) = run(&omx, &data, fresh(), Some(dir.path()));
+    let trained_loss = outcome.unwrap().history.epochs.last().unwrap().train_loss;
+    let fresh_first = first_step_loss(&events);
+
+    let mut config = fresh();
+    (config.epochs, config.init_from) = (1, Some(dir.path().to_path_buf()));
+    let (outcome, events) = run(&omx, &data, config, None);
+    outcome.unwrap();
+    let resumed_first = first_step_loss(&events);
+    assert!(resumed_first < 0.5 * fresh_first, "resumed at {resumed_first}, fresh at {fresh_first}");
+    assert!(resumed_first < 3.0 * trained_loss, "resumed at {resumed_first}, trained to {trained_loss}");
+
+    // Another architecture is refused.
+    let mut config = fresh();
+    config.architecture = Some(Architecture::CycleIk(CycleIkConfig::new(4, vec![32, 64], 2)));
+    config.init_from = Some(dir.path().to_path_buf());
+    assert!(run(&omx, &data, config, None).0.is_err());
+}

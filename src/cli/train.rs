@@ -63,6 +63,9 @@ pub struct TrainArgs {
     /// GAN only: weight of the variance loss that spreads solutions over the nullspace.
     #[arg(long)]
     variance_weight: Option<f64>,
+    /// Go on from this checkpoint's weights (same model, preset and chain).
+    #[arg(long)]
+    init_from: Option<PathBuf>,
     /// At most this many steps per epoch (quick runs).
     #[arg(long)]
     max_steps_per_epoch: Option<usize>,
@@ -205,6 +208,7 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     config.device = args.device;
     config.grad_clip_norm = args.grad_clip;
     config.max_steps_per_epoch = args.max_steps_per_epoch;
+    config.init_from = args.init_from.clone();
     if let Some(b) = args.batch {
         config.batch_size = b;
     }

@@ -76,45 +76,50 @@ fn checkpoint_dir(path: &Path) -> PathBuf {
     if path.is_file() { path.parent().map(Path::to_path_buf).unwrap_or_default() } else { path.to_path_buf() }
 }
 
+/// The card and the network of a checkpoint, built on `device` (an autodiff
+/// device to go on training it). Every check of [`LoadedModel::load`] applies.
+pub fn read_checkpoint(path: &Path, device: &Device) -> Result<(ModelCard, Network), ModelError> {
+    let dir = checkpoint_dir(path);
+    let card = read_card(&dir)?;
+    let weights = card.weights.as_ref().ok_or_else(|| ModelError::CorruptCard {
+        path: dir.join(CARD_FILE),
+        reason: "it names no weights file".into(),
+    })?;
+    let weights_path = dir.join(&weights.file);
+    let bytes = read_weights(&weights_path, weights)?;
+    let network = card.architecture.init(device);
+    // burnpack parsing trusts its input more than a loader should: a file
+    // that passed the CRC but still trips it must be an error, not a crash.
+    let network = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+            .map_err(|e| ModelError::CorruptWeights { path: weights_path.clone(), reason: e.to_string() })
+            .and_then(|record| {
+                network
+                    .try_load_record(record)
+                    .map_err(|e| ModelError::ArchitectureMismatch { path: weights_path.clone(), reason: e.to_string() })
+            })
+    }))
+    .unwrap_or_else(|_| {
+        Err(ModelError::CorruptWeights { path: weights_path.clone(), reason: "the burnpack reader failed".into() })
+    })?;
+    let count = network.num_params();
+    if count != card.parameter_count {
+        return Err(ModelError::ArchitectureMismatch {
+            path: weights_path,
+            reason: format!("{count} parameters, the card says {}", card.parameter_count),
+        });
+    }
+    Ok((card, network))
+}
+
 impl LoadedModel {
     /// Reads and verifies a checkpoint (folder, or its `card.json`).
     pub fn load(path: &Path) -> Result<Self, ModelError> {
-        let dir = checkpoint_dir(path);
-        let card = read_card(&dir)?;
-        let weights = card.weights.as_ref().ok_or_else(|| ModelError::CorruptCard {
-            path: dir.join(CARD_FILE),
-            reason: "it names no weights file".into(),
-        })?;
-        let weights_path = dir.join(&weights.file);
-        let bytes = read_weights(&weights_path, weights)?;
-
         let device = cpu_device();
-        let network = card.architecture.init(&device);
-        // burnpack parsing trusts its input more than a loader should: a file
-        // that passed the CRC but still trips it must be an error, not a crash.
-        let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
-                .map_err(|e| ModelError::CorruptWeights { path: weights_path.clone(), reason: e.to_string() })
-                .and_then(|record| {
-                    network.try_load_record(record).map_err(|e| ModelError::ArchitectureMismatch {
-                        path: weights_path.clone(),
-                        reason: e.to_string(),
-                    })
-                })
-        }))
-        .unwrap_or_else(|_| {
-            Err(ModelError::CorruptWeights { path: weights_path.clone(), reason: "the burnpack reader failed".into() })
-        })?;
-        let network = loaded.valid();
-        let count = network.num_params();
-        if count != card.parameter_count {
-            return Err(ModelError::ArchitectureMismatch {
-                path: weights_path,
-                reason: format!("{count} parameters, the card says {}", card.parameter_count),
-            });
-        }
+        let (card, network) = read_checkpoint(path, &device)?;
+        let network = network.valid();
         let fast = FastMlp::from_network(&network);
-        Ok(Self { card, dir, network, device, fast })
+        Ok(Self { card, dir: checkpoint_dir(path), network, device, fast })
     }
 
     /// [`LoadedModel::load`], then refuses a checkpoint made for another chain.

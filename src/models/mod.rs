@@ -22,7 +22,7 @@ mod tensor_fk;
 
 pub use architecture::{Architecture, Network, PresetSpec, preset_spec};
 pub use card::{CARD_FORMAT_VERSION, ChainCard, ModelCard, WeightsCard};
-pub use checkpoint::{CARD_FILE, HISTORY_FILE, LoadedModel, WEIGHTS_FILE, save_checkpoint};
+pub use checkpoint::{CARD_FILE, HISTORY_FILE, LoadedModel, WEIGHTS_FILE, read_checkpoint, save_checkpoint};
 pub use cycleik::{CycleIkConfig, CycleIkNet};
 pub use error::ModelError;
 pub use fast::{Activation, FastMlp};

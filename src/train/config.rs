@@ -105,6 +105,9 @@ impl DeviceChoice {
 /// Everything a training run is told.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
+    /// Start from this checkpoint's weights (same architecture and chain) instead of a fresh init.
+    #[serde(default)]
+    pub init_from: Option<std::path::PathBuf>,
     pub model: ModelKind,
     pub preset: Preset,
     /// Replaces the preset's network (e.g. a tiny one for tests).
@@ -145,6 +148,7 @@ impl TrainConfig {
     pub fn new(model: ModelKind, preset: Preset) -> Result<Self, ModelError> {
         let spec = preset_spec(model, preset, 1)?;
         Ok(Self {
+            init_from: None,
             model,
             preset,
             architecture: None,

@@ -268,7 +268,21 @@ impl<'a> Run<'a> {
     fn execute(self, cancel: &AtomicBool) -> Result<TrainOutcome, TrainError> {
         let config = self.config;
         self.device.seed(config.seed);
-        let mut network = self.architecture.init(&self.device);
+        let mut network = match &config.init_from {
+            None => self.architecture.init(&self.device),
+            Some(path) => {
+                let (card, network) = crate::models::read_checkpoint(path, &self.device)?;
+                let robot = &self.job.robot;
+                card.chain.check(&robot.name, &robot.chain)?;
+                if card.architecture != self.architecture || card.io != self.io {
+                    return Err(TrainError::InvalidConfig(format!(
+                        "{} has another architecture or normalisation than this run",
+                        path.display()
+                    )));
+                }
+                network
+            }
+        };
         let mut optimizer = AdamConfig::new()
             .with_epsilon(1e-8)
             .with_grad_clipping(config.grad_clip_norm.map(GradientClippingConfig::Norm))
