@@ -26,13 +26,10 @@ impl SolverChoice {
         let robot = &studio.robot;
         let mut solvers: Vec<Arc<dyn Solver>> = vec![Arc::new(NumericSolver::new(robot.chain.clone()))];
         for kind in ModelKind::ALL {
-            if solvers::shipped_checkpoint(&robot.name, kind).is_none() {
-                continue;
-            }
-            for suffix in ["", "+numeric", "+ga"] {
-                if let Ok(solver) = solvers::build(&format!("{kind}{suffix}"), robot, None) {
-                    solvers.push(solver);
-                }
+            if solvers::shipped_checkpoint(&robot.name, kind).is_some()
+                && let Ok(family) = solvers::model_family(kind, robot, None)
+            {
+                solvers.extend(family);
             }
         }
         if let Ok(ga) = solvers::build("ga", robot, None) {

@@ -119,7 +119,17 @@ pub fn evaluate(
     let mut per_pose = Vec::with_capacity(n);
     let (mut sample_pos, mut sample_rot, mut spread) = (0.0, 0.0, 0.0);
     for i in 0..n {
-        let pose = Pose::from_slice(view.pose(i)).expect("dataset poses are valid");
+        // A pose that is not valid (NaN, zero quaternion) counts as a miss rather than a crash.
+        let Some(pose) = Pose::from_slice(view.pose(i)) else {
+            per_pose.push(PoseOutcome {
+                target: std::array::from_fn(|k| view.pose(i)[k]),
+                position_mm: f64::INFINITY,
+                orientation_deg: f64::INFINITY,
+                time_ms: 0.0,
+            });
+            progress(i + 1);
+            continue;
+        };
         let request = SolveRequest {
             mask: opts.mask,
             budget: opts.budget,

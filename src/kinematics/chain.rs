@@ -134,6 +134,20 @@ impl Chain {
         q.len() == self.dof() && self.joints.iter().zip(q).all(|(j, &v)| j.limits.contains(v))
     }
 
+    /// Fills `q` with values drawn uniformly within each joint's limits.
+    pub fn fill_random(&self, rng: &mut impl rand::Rng, q: &mut [f64]) {
+        for (v, joint) in q.iter_mut().zip(&self.joints) {
+            *v = rng.random_range(joint.limits.lower..=joint.limits.upper);
+        }
+    }
+
+    /// A configuration drawn uniformly within the limits.
+    pub fn random_configuration(&self, rng: &mut impl rand::Rng) -> Vec<f64> {
+        let mut q = vec![0.0; self.dof()];
+        self.fill_random(rng, &mut q);
+        q
+    }
+
     /// The middle of every joint's range.
     pub fn mid_configuration(&self) -> Vec<f64> {
         self.joints.iter().map(|j| 0.5 * (j.limits.lower + j.limits.upper)).collect()

@@ -13,7 +13,7 @@
 //! table) found in contact in ≥ 95 % of random configurations within limits.
 
 use nalgebra::Point3;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::chain::Chain;
@@ -85,9 +85,7 @@ impl CollisionModel {
         let mut q = vec![0.0; n];
         let mut points = model.scratch();
         for _ in 0..CALIBRATION_SAMPLES {
-            for (v, joint) in q.iter_mut().zip(&chain.joints) {
-                *v = rng.random_range(joint.limits.lower..=joint.limits.upper);
-            }
+            chain.fill_random(&mut rng, &mut q);
             chain.fk_points(&q, &mut points);
             for (hits, &(i, j)) in pair_hits.iter_mut().zip(&candidates) {
                 *hits += model.pair_touches(&points, i, j) as usize;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use nalgebra::Vector3;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -181,9 +181,7 @@ fn reach_box(chain: &Chain) -> Workspace {
     let mut max = [f64::NEG_INFINITY; 3];
     let mut q = vec![0.0; chain.dof()];
     for _ in 0..20_000 {
-        for (v, j) in q.iter_mut().zip(&chain.joints) {
-            *v = rng.random_range(j.limits.lower..=j.limits.upper);
-        }
+        chain.fill_random(&mut rng, &mut q);
         let p = chain.fk_unchecked(&q).translation.vector;
         for i in 0..3 {
             min[i] = min[i].min(p[i]);

@@ -86,7 +86,7 @@ impl GeneticSolver {
                 clamp(&mut genes);
                 genes
             })
-            .chain(std::iter::repeat_with(|| limits.iter().map(|l| rng.random_range(l.lower..=l.upper)).collect()))
+            .chain(std::iter::repeat_with(|| self.chain.random_configuration(&mut rng)))
             .take(cfg.population)
             .map(|genes: Vec<f64>| Individual { fitness: self.fitness(&genes, req), genes })
             .collect();

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use nalgebra::{DMatrix, DVector, Isometry3, Matrix6xX, Vector6};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{GoalMask, Solution, SolveRequest, SolveResult, Solver};
@@ -29,10 +29,6 @@ impl NumericSolver {
 
     pub fn chain(&self) -> &Chain {
         &self.chain
-    }
-
-    fn random_configuration(&self, rng: &mut ChaCha8Rng) -> Vec<f64> {
-        self.chain.joints.iter().map(|j| rng.random_range(j.limits.lower..=j.limits.upper)).collect()
     }
 
     fn clamp(&self, q: &mut [f64]) {
@@ -133,7 +129,7 @@ impl Solver for NumericSolver {
                     self.clamp(&mut q);
                     q
                 }
-                _ => self.random_configuration(&mut rng),
+                _ => self.chain.random_configuration(&mut rng),
             };
             let q = self.descend(q0, req, &mut jac);
             let candidate = Solution::evaluate(&self.chain, q, &req.target, req.mask);

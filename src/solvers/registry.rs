@@ -59,6 +59,34 @@ pub fn build(name: &str, robot: &Robot, checkpoint: Option<&Path>) -> Result<Arc
     if !matches!(hybrid, None | Some("numeric") | Some("ga")) {
         return Err(SolverError::Unknown(name.to_string()));
     }
+    let model = load_model(name, kind, robot, checkpoint)?;
+    let neural = NeuralSolver::new(model, robot.chain.clone());
+    Ok(match hybrid {
+        None => Arc::new(neural),
+        Some("numeric") => Arc::new(NeuralNumeric::new(neural)),
+        _ => Arc::new(NeuralGa::new(neural)),
+    })
+}
+
+/// A model and its two hybrids (`<model>`, `<model>+numeric`, `<model>+ga`)
+/// sharing one loaded checkpoint.
+pub fn model_family(
+    kind: ModelKind,
+    robot: &Robot,
+    checkpoint: Option<&Path>,
+) -> Result<[Arc<dyn Solver>; 3], SolverError> {
+    let model = load_model(&kind.to_string(), kind, robot, checkpoint)?;
+    let neural = || NeuralSolver::new(model.clone(), robot.chain.clone());
+    Ok([Arc::new(neural()), Arc::new(NeuralNumeric::new(neural())), Arc::new(NeuralGa::new(neural()))])
+}
+
+/// The checkpoint for solver `name` (given, else shipped), checked against the chain and kind.
+fn load_model(
+    name: &str,
+    kind: ModelKind,
+    robot: &Robot,
+    checkpoint: Option<&Path>,
+) -> Result<Arc<LoadedModel>, SolverError> {
     let path = match checkpoint {
         Some(p) => p.to_path_buf(),
         None => shipped_checkpoint(&robot.name, kind).ok_or_else(|| SolverError::NoCheckpoint {
@@ -70,10 +98,5 @@ pub fn build(name: &str, robot: &Robot, checkpoint: Option<&Path>) -> Result<Arc
     if model.card.model != kind {
         return Err(SolverError::WrongModel { solver: name.to_string(), expected: kind, found: model.card.model });
     }
-    let neural = NeuralSolver::new(Arc::new(model), robot.chain.clone());
-    Ok(match hybrid {
-        None => Arc::new(neural),
-        Some("numeric") => Arc::new(NeuralNumeric::new(neural)),
-        _ => Arc::new(NeuralGa::new(neural)),
-    })
+    Ok(Arc::new(model))
 }
