@@ -58,3 +58,32 @@ fn eval_matches_hand_computation() {
     let csv = eval::to_csv(&[report]);
     assert_eq!(csv.lines().count(), 2);
 }
+
+#[test]
+fn plots_are_written_as_pngs_with_something_drawn() {
+    let robot = robots::builtin("omx").unwrap();
+    let poses: Vec<f64> = (0..6).flat_map(|i| [0.2 + 0.02 * i as f64, 0.0, 0.2, 0.0, 0.0, 0.0, 1.0]).collect();
+    let meta = DatasetMeta::new(&robot, 6, "test", Splits::new(6, 0.0, 0.0));
+    let dataset = Dataset { meta, joints: vec![0.0; 6 * 4], poses };
+    let solver = HomeOnly(robot.chain.clone());
+    let report = eval::evaluate(&solver, dataset.all(), &EvalOptions::default(), &|_| {});
+    let dir = tempfile::tempdir().unwrap();
+
+    let written = eval::write_plots(&[report.clone(), report.clone()], [0.2, 0.0, 0.2], dir.path()).unwrap();
+    let names: Vec<String> = written.iter().map(|p| p.file_name().unwrap().to_string_lossy().into()).collect();
+    assert_eq!(names, ["errors_histogram.png", "errors_vs_distance.png", "time.png", "memory.png"]);
+    for path in &written {
+        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+        let mut reader = decoder.read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut pixels).unwrap();
+        assert_eq!((info.width, info.height), (1000, 620));
+        let ink = pixels.chunks(3).filter(|p| p.iter().any(|&v| v < 128)).count();
+        assert!(ink > 2_000, "{}: only {ink} dark pixels", path.display());
+    }
+
+    // Without per-pose results there is nothing to draw: an error, not an empty picture.
+    let mut bare = report;
+    bare.per_pose.clear();
+    assert!(eval::write_plots(&[bare], [0.0; 3], dir.path()).is_err());
+}

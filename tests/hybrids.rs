@@ -73,6 +73,11 @@ fn gan_solver_returns_the_requested_samples_best_first() {
     assert!(result.solutions.windows(2).all(|w| score(&w[0]) <= score(&w[1])));
     // The wrong model kind for a checkpoint is refused.
     assert!(matches!(solvers::build("cycleik-mlp", &robot, Some(&ckpt)), Err(SolverError::WrongModel { .. })));
+    // Reduced-precision weights by name, in the solver's name too.
+    let half = solvers::build("cycleik-gan@f16+numeric", &robot, Some(&ckpt)).unwrap();
+    assert_eq!(half.name(), "cycleik-gan@f16+numeric");
+    assert!(half.solve(&SolveRequest::new(target)).best().unwrap().position_error_mm < 1.0);
+    assert!(matches!(solvers::build("cycleik-gan@f8", &robot, Some(&ckpt)), Err(SolverError::Unknown(_))));
 }
 
 #[test]
@@ -117,14 +122,51 @@ fn fast_inference_path_equals_burn() {
 }
 
 fn compare_paths(mut model: ik_studio::models::LoadedModel, robot: &ik_studio::Robot) {
+    use ik_studio::models::{LoadedModel, Precision};
     assert!(model.uses_fast_path(), "{}", model.card.model);
     let ws = robot.default_workspace().clone();
     let (poses, _) = sample_dataset(robot, &ws, &SampleConfig::new(64, 9), &|_| {}).unwrap();
+    let name = model.card.model;
+    let worst = |a: &[f64], b: &[f64]| {
+        assert_eq!(a.len(), b.len());
+        a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    };
+    // One solution per pose; the generator's noise follows from the pose, so
+    // that a pose gets the same answer alone or in a batch.
+    let dim = model.card.io.noise_dim();
+    let one = |model: &LoadedModel, poses: &[f64]| {
+        if dim == 0 {
+            return model.infer(poses, 1).unwrap();
+        }
+        let noise: Vec<f64> = poses
+            .chunks(7)
+            .flat_map(|p| (0..dim).map(move |k| (p[0] * 977.0 + k as f64 * 0.37).rem_euclid(1.0)))
+            .collect();
+        model.infer_with_noise(poses, &noise).unwrap()
+    };
+    // Many rows (sgemm) and one pose at a time (the matrix-vector kernel).
     let fast = model.infer(&poses.poses, 5).unwrap();
+    let one_by_one: Vec<f64> = poses.poses.chunks(7).flat_map(|p| one(&model, p)).collect();
+    let reduced: Vec<(Precision, Vec<f64>)> = [Precision::F16, Precision::Int8]
+        .into_iter()
+        .map(|p| {
+            model.set_precision(p).unwrap();
+            assert_eq!(model.precision(), p);
+            let single: Vec<f64> = poses.poses.chunks(7).flat_map(|q| one(&model, q)).collect();
+            let batched = one(&model, &poses.poses);
+            assert!(worst(&single, &batched) < 1e-4, "{name} {p}: single and batched rows differ");
+            (p, single)
+        })
+        .collect();
     model.set_fast_path(false);
     assert!(!model.uses_fast_path());
     let slow = model.infer(&poses.poses, 5).unwrap();
-    assert_eq!(fast.len(), slow.len());
-    let worst = fast.iter().zip(&slow).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-    assert!(worst < 1e-5, "{}: fast and burn paths differ by {worst}", model.card.model);
+    assert!(worst(&fast, &slow) < 1e-5, "{name}: fast and burn paths differ by {}", worst(&fast, &slow));
+    let slow_single = one(&model, &poses.poses);
+    assert!(worst(&one_by_one, &slow_single) < 1e-5, "{name}: the one-row kernel differs from burn");
+    // Reduced precision: close to the f32 answer, but not equal to it.
+    for (p, answer) in reduced {
+        let (difference, bound) = (worst(&answer, &slow_single), if p == Precision::F16 { 2e-2 } else { 0.5 });
+        assert!(difference > 0.0 && difference < bound, "{name} {p}: differs from f32 by {difference}");
+    }
 }

@@ -7,10 +7,11 @@ use clap::Args;
 use ik_studio::Pose;
 use ik_studio::data::{SampleConfig, sample_dataset};
 use ik_studio::eval::Stats;
-use ik_studio::models::LoadedModel;
+use ik_studio::models::{LoadedModel, Precision};
 use ik_studio::solvers::{self, SolveRequest};
 use serde::Serialize;
 
+use super::ort_reference;
 use super::robot_args::RobotArgs;
 use super::solver_args::SolverArgs;
 
@@ -23,17 +24,27 @@ pub struct BenchArgs {
     /// Queries to time.
     #[arg(long, default_value_t = 500)]
     queries: usize,
+    /// Also time the network in ONNX Runtime (through Python: tools/ort_bench.py) for a side-by-side ratio.
+    #[arg(long)]
+    onnx_runtime: bool,
+    /// The Python that has onnx, onnxruntime, numpy and safetensors installed.
+    #[arg(long, default_value = "python3")]
+    python: String,
     #[arg(long)]
     json: bool,
 }
 
 #[derive(Serialize)]
 struct InferenceBench {
-    path: &'static str,
+    /// `fast-f32`, `fast-f16`, `fast-int8` or `burn`.
+    path: String,
     batch: usize,
     median_us: f64,
     p99_us: f64,
     poses_per_second: f64,
+    /// Reduced precision only: largest joint difference from the f32 weights' answer (rad or m).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_joint_difference: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -45,6 +56,8 @@ struct BenchReport {
     latency_us: Stats,
     queries_per_second: f64,
     inference: Vec<InferenceBench>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    onnx_runtime: Option<ort_reference::OrtReport>,
     peak_rss_mb: Option<f64>,
     threads: usize,
 }
@@ -72,22 +85,41 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let latency = Stats::of(&times);
 
     let mut inference = Vec::new();
-    let model_name = args.solver.solver.split('+').next().unwrap_or_default();
+    let mut onnx_runtime = None;
+    // `cycleik-mlp@f16+numeric` → cycleik-mlp
+    let model_name = args.solver.solver.split(['+', '@']).next().unwrap_or_default();
     if let Ok(kind) = model_name.parse::<ik_studio::models::ModelKind>() {
         let path = match &args.solver.checkpoint {
             Some(p) => p.clone(),
             None => solvers::shipped_checkpoint(&robot.name, kind).expect("the solver above loaded it"),
         };
         let mut model = LoadedModel::load_for(&path, &robot.name, &robot.chain)?;
-        for fast in [true, false] {
-            model.set_fast_path(fast);
-            if fast && !model.uses_fast_path() {
-                continue;
+        let poses = &all.poses[..500 * 7];
+        let reference = model.infer(poses, 1)?;
+        if model.uses_fast_path() {
+            for precision in Precision::ALL {
+                model.set_precision(precision)?;
+                let difference = (precision != Precision::F32).then(|| {
+                    let answer = model.infer(poses, 1).unwrap_or_default();
+                    answer.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max)
+                });
+                for batch in [1usize, 500] {
+                    let mut bench = time_inference(&model, &poses[..batch * 7], format!("fast-{precision}"));
+                    bench.max_joint_difference = difference;
+                    inference.push(bench);
+                }
             }
-            for batch in [1usize, 500] {
-                inference.push(time_inference(&model, &all.poses[..batch * 7], if fast { "fast" } else { "burn" }));
-            }
+            model.set_precision(Precision::F32)?;
         }
+        if args.onnx_runtime {
+            onnx_runtime = Some(ort_reference::compare(&model, &args.python, &[1, 500])?);
+        }
+        model.set_fast_path(false);
+        for batch in [1usize, 500] {
+            inference.push(time_inference(&model, &poses[..batch * 7], "burn".into()));
+        }
+    } else {
+        anyhow::ensure!(!args.onnx_runtime, "--onnx-runtime needs a network solver");
     }
     let report = BenchReport {
         robot: robot.name.clone(),
@@ -96,7 +128,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         queries_per_second: 1e6 / latency.mean.max(1e-9),
         latency_us: latency,
         inference,
-        peak_rss_mb: peak_rss_mb(),
+        onnx_runtime,
+        peak_rss_mb: ik_studio::eval::peak_rss_mb(),
         threads: 1,
     };
     if args.json {
@@ -109,10 +142,34 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         l.median, l.p99, l.mean, report.queries_per_second
     );
     for b in &report.inference {
+        let difference = b.max_joint_difference.map(|d| format!(", max joint difference from f32 {d:.2e}"));
         println!(
-            "  inference {:>4} batch {:>3}: median {:.1} µs, p99 {:.1} µs, {:.0} poses/s",
-            b.path, b.batch, b.median_us, b.p99_us, b.poses_per_second
+            "  inference {:>9} batch {:>3}: median {:.1} µs, p99 {:.1} µs, {:.0} poses/s{}",
+            b.path,
+            b.batch,
+            b.median_us,
+            b.p99_us,
+            b.poses_per_second,
+            difference.unwrap_or_default()
         );
+    }
+    if let Some(ort) = &report.onnx_runtime {
+        println!(
+            "  ONNX Runtime {} (outputs within {:.1e} of ours), one thread:",
+            ort.onnxruntime, ort.max_abs_difference
+        );
+        for b in &ort.batches {
+            println!(
+                "    batch {:>3}: fast path {:.1} µs, ORT {:.1} µs (p99 {:.1}; {:.1} of it the Python call) → ratio {:.2} ({:.2} against ORT's own time)",
+                b.batch,
+                b.fast_median_us,
+                b.ort_median_us,
+                b.ort_p99_us,
+                b.ort_call_overhead_us,
+                b.ratio,
+                b.ratio_without_call_overhead
+            );
+        }
     }
     if let Some(mb) = report.peak_rss_mb {
         println!("  peak resident memory {mb:.1} MB");
@@ -125,7 +182,7 @@ fn request(pose: &[f64], budget: Duration) -> SolveRequest {
     SolveRequest { budget, ..SolveRequest::new(pose.to_isometry()) }
 }
 
-fn time_inference(model: &LoadedModel, poses: &[f64], path: &'static str) -> InferenceBench {
+fn time_inference(model: &LoadedModel, poses: &[f64], path: String) -> InferenceBench {
     let batch = poses.len() / 7;
     let runs = if batch == 1 { 2000 } else { 50 };
     for _ in 0..runs / 10 {
@@ -145,12 +202,6 @@ fn time_inference(model: &LoadedModel, poses: &[f64], path: &'static str) -> Inf
         median_us: stats.median,
         p99_us: stats.p99,
         poses_per_second: batch as f64 * 1e6 / stats.median,
+        max_joint_difference: None,
     }
-}
-
-/// Peak resident set size of this process (Linux), megabytes.
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
 }

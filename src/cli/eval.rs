@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use ik_studio::data::{self, Split};
 use ik_studio::eval::{self, EvalOptions};
+use ik_studio::solvers::Tolerance;
 use ik_studio::{robots, solvers};
 
 use super::dataset::progress_bar;
@@ -38,12 +39,22 @@ pub struct EvalArgs {
     /// Time budget per pose, milliseconds.
     #[arg(long, default_value_t = 50.0)]
     budget_ms: f64,
+    /// Position tolerance the solvers aim for (mm); iterative solvers stop once they meet it.
+    #[arg(long, default_value_t = 0.1)]
+    tolerance_mm: f64,
+    /// Orientation tolerance the solvers aim for (degrees).
+    #[arg(long, default_value_t = 0.05)]
+    tolerance_deg: f64,
     /// Write the comparison table as Markdown.
     #[arg(long)]
     report: Option<PathBuf>,
     /// Write the comparison table as CSV.
     #[arg(long)]
     csv: Option<PathBuf>,
+    /// Write PNG plots into this folder: error histogram, error against distance from the
+    /// workspace centre, time and memory bars.
+    #[arg(long)]
+    plots: Option<PathBuf>,
     /// Print the full reports as JSON (one per line) instead of the table.
     #[arg(long)]
     json: bool,
@@ -60,12 +71,17 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     dataset.meta.check_robot(&robot)?;
     anyhow::ensure!(args.samples >= 1, "--samples must be at least 1");
     anyhow::ensure!(args.budget_ms > 0.0 && args.budget_ms.is_finite(), "--budget-ms must be positive");
+    anyhow::ensure!(
+        [args.tolerance_mm, args.tolerance_deg].iter().all(|t| *t > 0.0 && t.is_finite()),
+        "--tolerance-mm and --tolerance-deg must be positive"
+    );
     let view = dataset.split(args.split);
     anyhow::ensure!(!view.is_empty(), "the {} split of {} is empty", args.split.name(), args.data.display());
     let opts = EvalOptions {
         limit: args.limit,
         samples: args.samples,
         budget: Duration::from_secs_f64(args.budget_ms / 1000.0),
+        tolerance: Tolerance { position_mm: args.tolerance_mm, orientation_deg: args.tolerance_deg },
         ..EvalOptions::default()
     };
     let n = opts.limit.map_or(view.len(), |l| l.min(view.len()));
@@ -73,10 +89,18 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     for name in &args.solver {
         let solver = solvers::build(name, &robot, args.checkpoint.as_deref())?;
         let bar = progress_bar(n as u64, name, args.json);
-        let mut report = eval::evaluate(solver.as_ref(), view, &opts, &|done| bar.set_position(done as u64));
+        let report = eval::evaluate(solver.as_ref(), view, &opts, &|done| bar.set_position(done as u64));
         bar.finish_and_clear();
-        report.per_pose.clear();
         reports.push(report);
+    }
+    if let Some(dir) = &args.plots {
+        let centre = dataset.meta.workspace.as_ref().unwrap_or(robot.default_workspace()).center();
+        for path in eval::write_plots(&reports, centre, dir)? {
+            eprintln!("wrote {}", path.display());
+        }
+    }
+    for report in &mut reports {
+        report.per_pose.clear();
     }
     let table = eval::to_markdown(&reports);
     if let Some(path) = &args.report {

@@ -4,6 +4,8 @@ mod bench;
 mod dataset;
 mod eval;
 mod fk;
+mod import_torch;
+mod ort_reference;
 mod robot_args;
 mod robots;
 mod solve;
@@ -40,6 +42,8 @@ enum Command {
     Dataset(dataset::DatasetArgs),
     /// Train a model (writes a checkpoint folder with its model card and history).
     Train(train::TrainArgs),
+    /// Import a network trained in PyTorch (state_dict .pth) as a checkpoint.
+    ImportTorch(import_torch::ImportTorchArgs),
     /// Open the studio (the default without a command), optionally scripted.
     Studio(studio::StudioArgs),
 }
@@ -54,6 +58,7 @@ pub fn run() -> ExitCode {
         Some(Command::Eval(args)) => eval::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Train(args)) => train::run(&args),
+        Some(Command::ImportTorch(args)) => import_torch::run(&args),
         Some(Command::Studio(args)) => studio::run(&args),
         None => studio::run(&studio::StudioArgs::default()),
     };

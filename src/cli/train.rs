@@ -63,7 +63,10 @@ pub struct TrainArgs {
     /// GAN only: weight of the variance loss that spreads solutions over the nullspace.
     #[arg(long)]
     variance_weight: Option<f64>,
-    /// Go on from this checkpoint's weights (same model, preset and chain).
+    /// GAN only: rows of the one repeated pose the variance loss is measured on (default: the batch size).
+    #[arg(long)]
+    variance_batch: Option<usize>,
+    /// Go on from this checkpoint's weights (same network and chain; a cycleik-mlp checkpoint seeds a cycleik-gan).
     #[arg(long)]
     init_from: Option<PathBuf>,
     /// At most this many steps per epoch (quick runs).
@@ -243,6 +246,11 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     if let Some(w) = args.variance_weight {
         anyhow::ensure!(args.model == ModelKind::CycleikGan, "--variance-weight applies to cycleik-gan only");
         config.loss.variance_weight = w;
+    }
+    if let Some(rows) = args.variance_batch {
+        anyhow::ensure!(args.model == ModelKind::CycleikGan, "--variance-batch applies to cycleik-gan only");
+        anyhow::ensure!(rows >= 2, "--variance-batch needs at least 2 rows to measure a variance");
+        config.loss.variance_batch = Some(rows);
     }
     Ok(config)
 }

@@ -3,6 +3,7 @@
 //! rate (< 10 mm and < 20°), the mean over all returned samples (the GAN's
 //! 500), error buckets, and time per query on the calling thread.
 
+mod plots;
 mod report;
 
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use crate::data::DatasetView;
 use crate::kinematics::Pose;
 use crate::solvers::{GoalMask, SolveRequest, Solver, Tolerance};
 
+pub use plots::{PlotError, write_plots};
 pub use report::{to_csv, to_markdown};
 
 /// Thresholds (mm) of the error buckets: the field's 1, 2.5, 5 mm and 1, 2, 5, 10 cm.
@@ -104,6 +106,16 @@ pub struct EvalReport {
     pub time_ms: Stats,
     /// Worker threads the solver used (evaluation itself runs on one thread).
     pub threads: usize,
+    /// Network parameters (0 for numeric IK and the GA), and their f32 bytes in MB.
+    #[serde(default)]
+    pub parameters: usize,
+    #[serde(default)]
+    pub weights_mb: f64,
+    /// Peak resident memory of the process when this solver's run ended, MB
+    /// (the process's high-water mark: in a multi-solver run it includes the
+    /// solvers before it).
+    #[serde(default)]
+    pub peak_rss_mb: Option<f64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub per_pose: Vec<PoseOutcome>,
 }
@@ -155,7 +167,17 @@ pub fn evaluate(
     }
     let mut report = summarize(solver.name(), opts.samples, per_pose, sample_pos, sample_rot);
     report.sample_spread = if n == 0 { 0.0 } else { spread / n as f64 };
+    report.parameters = solver.parameter_count();
+    report.weights_mb = report.parameters as f64 * 4.0 / 1e6;
+    report.peak_rss_mb = peak_rss_mb();
     report
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), MB; `None` elsewhere.
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
 /// Mean over joints of the standard deviation of each joint across `solutions`.
@@ -198,6 +220,9 @@ fn summarize(solver: &str, samples: usize, per_pose: Vec<PoseOutcome>, sample_po
         above_mm: BUCKETS_MM.iter().map(|&t| (t, fraction(&|p: &PoseOutcome| p.position_mm > t))).collect(),
         time_ms: Stats::of(&time),
         threads: 1,
+        parameters: 0,
+        weights_mb: 0.0,
+        peak_rss_mb: None,
         per_pose,
     }
 }

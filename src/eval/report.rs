@@ -63,11 +63,21 @@ const COLUMNS: &[Column] = &[
         value: |r| Cell::Percent(r.strict_success_rate),
     },
     Column { header: "> 1 mm", csv: "above_1mm", value: |r| above(r, 1.0) },
+    Column { header: "> 2.5 mm", csv: "above_2_5mm", value: |r| above(r, 2.5) },
     Column { header: "> 5 mm", csv: "above_5mm", value: |r| above(r, 5.0) },
     Column { header: "> 1 cm", csv: "above_10mm", value: |r| above(r, 10.0) },
+    Column { header: "> 2 cm", csv: "above_20mm", value: |r| above(r, 20.0) },
+    Column { header: "> 5 cm", csv: "above_50mm", value: |r| above(r, 50.0) },
     Column { header: "> 10 cm", csv: "above_100mm", value: |r| above(r, 100.0) },
     Column { header: "time median (ms)", csv: "time_median_ms", value: |r| Cell::Number(r.time_ms.median, 3) },
     Column { header: "time p99 (ms)", csv: "time_p99_ms", value: |r| Cell::Number(r.time_ms.p99, 3) },
+    Column { header: "params", csv: "parameters", value: |r| Cell::Count(r.parameters) },
+    Column { header: "weights (MB)", csv: "weights_mb", value: |r| Cell::Number(r.weights_mb, 2) },
+    Column {
+        header: "peak RSS (MB)",
+        csv: "peak_rss_mb",
+        value: |r| r.peak_rss_mb.map_or(Cell::Text("–".into()), |mb| Cell::Number(mb, 1)),
+    },
 ];
 
 /// One row per solver: errors, success, buckets and time.

@@ -78,6 +78,15 @@ impl Architecture {
         }
     }
 
+    /// The same network with `noise_dim` noise inputs (CycleIK only; the
+    /// IKNets take none and come back unchanged).
+    pub fn with_noise_dim(&self, noise_dim: usize) -> Architecture {
+        match self {
+            Architecture::CycleIk(c) => Architecture::CycleIk(CycleIkConfig { noise_dim, ..c.clone() }),
+            other => other.clone(),
+        }
+    }
+
     /// Whether this architecture is one `kind` builds.
     pub fn fits_kind(&self, kind: ModelKind) -> bool {
         match (self, kind) {
@@ -215,6 +224,9 @@ pub fn preset_spec(model: ModelKind, preset: Preset, dof: usize) -> Result<Prese
         (ModelKind::CycleikGan, Preset::Compact) => (cycleik(&CYCLEIK_COMPACT, 2, 8), 256, 1e-3),
         (ModelKind::CycleikGan, Preset::PaperSmall) => (cycleik(&GAN_SMALL, 3, 8), 350, 2.1e-4),
         (ModelKind::CycleikGan, Preset::PaperFull) => (cycleik(&GAN_FULL, 2, 10), 300, 1.9e-4),
+        (_, Preset::Custom) => {
+            return Err(ModelError::PresetNotAvailable { model: model.name().into(), preset: preset.name().into() });
+        }
     };
     architecture.validate()?;
     Ok(PresetSpec { model, preset, architecture, batch_size, learning_rate })

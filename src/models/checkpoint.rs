@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::card::{CARD_FORMAT_VERSION, ModelCard, WeightsCard};
-use super::{FastMlp, ModelError, Network, POSE_INPUT, cpu_device};
+use super::{FastMlp, ModelError, Network, POSE_INPUT, Precision, cpu_device};
 use crate::atomic_file::write_atomically;
 use crate::kinematics::Chain;
 
@@ -148,6 +148,27 @@ impl LoadedModel {
         self.fast = if enabled { FastMlp::from_network(&self.network) } else { None };
     }
 
+    /// Stores the fast path's weights at `precision` (f16/int8 trade accuracy
+    /// for memory traffic). Networks without a fast path refuse anything but f32.
+    pub fn set_precision(&mut self, precision: Precision) -> Result<(), ModelError> {
+        match FastMlp::with_precision(&self.network, precision) {
+            Some(fast) => self.fast = Some(fast),
+            None if precision == Precision::F32 => {}
+            None => {
+                return Err(ModelError::BadInput(format!(
+                    "{} runs on burn only: it has no {precision} weights",
+                    self.card.model
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The precision inference runs at.
+    pub fn precision(&self) -> Precision {
+        self.fast.as_ref().map_or(Precision::F32, FastMlp::precision)
+    }
+
     pub fn network(&self) -> &Network {
         &self.network
     }
@@ -239,6 +260,11 @@ impl LoadedModel {
         self.card.io.decode_values(&values, &mut joints);
         Ok(joints)
     }
+}
+
+/// The verified card of a checkpoint (folder, or a file in it), without its weights.
+pub fn read_checkpoint_card(path: &Path) -> Result<ModelCard, ModelError> {
+    read_card(&checkpoint_dir(path))
 }
 
 fn read_card(dir: &Path) -> Result<ModelCard, ModelError> {

@@ -4,10 +4,10 @@
 //! that range linearly onto the joint limits.
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::Tensor;
 use burn::tensor::activation::{gelu, tanh};
+use burn::tensor::{Distribution, Tensor};
 
 use super::iknet::widths_chain;
 
@@ -53,5 +53,27 @@ impl CycleIkNet {
             let y = layer.forward(x);
             if i >= first_tanh { tanh(y) } else { gelu(y) }
         })
+    }
+}
+
+impl CycleIkNet {
+    /// The generator that starts as this MLP: `noise_dim` more inputs with
+    /// small first-layer weights, so it answers close to the MLP and already
+    /// spreads a little. (Zero weights would be a saddle of the variance loss:
+    /// no spread, no gradient towards it.)
+    pub fn with_noise_inputs(mut self, noise_dim: usize) -> Self {
+        const NOISE_WEIGHT: f64 = 0.1;
+        if let Some(first) = self.layers.first_mut() {
+            let weight = first.weight.val();
+            let [_, outputs] = weight.dims();
+            let noise = Tensor::random(
+                [noise_dim, outputs],
+                Distribution::Uniform(-NOISE_WEIGHT, NOISE_WEIGHT),
+                &weight.device(),
+            );
+            // Detached: a new leaf for training, not a result of the old one.
+            first.weight = Param::from_tensor(Tensor::cat(vec![weight, noise], 0).detach());
+        }
+        self
     }
 }

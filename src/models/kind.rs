@@ -73,6 +73,9 @@ pub enum Preset {
     PaperSmall,
     /// CycleIK paper, Table 3, "Full" workspace networks.
     PaperFull,
+    /// Sizes of no preset (an imported network); nothing to train from.
+    #[value(skip)]
+    Custom,
 }
 
 impl Preset {
@@ -83,6 +86,7 @@ impl Preset {
             Self::Compact => "compact",
             Self::PaperSmall => "paper-small",
             Self::PaperFull => "paper-full",
+            Self::Custom => "custom",
         }
     }
 }

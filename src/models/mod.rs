@@ -19,13 +19,16 @@ mod iknet;
 mod io;
 mod kind;
 mod tensor_fk;
+mod torch_import;
 
 pub use architecture::{Architecture, Network, PresetSpec, preset_spec};
 pub use card::{CARD_FORMAT_VERSION, ChainCard, ModelCard, WeightsCard};
-pub use checkpoint::{CARD_FILE, HISTORY_FILE, LoadedModel, WEIGHTS_FILE, read_checkpoint, save_checkpoint};
+pub use checkpoint::{
+    CARD_FILE, HISTORY_FILE, LoadedModel, WEIGHTS_FILE, read_checkpoint, read_checkpoint_card, save_checkpoint,
+};
 pub use cycleik::{CycleIkConfig, CycleIkNet};
 pub use error::ModelError;
-pub use fast::{Activation, FastMlp};
+pub use fast::{Activation, FastMlp, Precision};
 pub use iknet::{
     IknetFocused, IknetFocusedConfig, IknetImproved, IknetImprovedConfig, IknetOriginal, IknetOriginalConfig,
     ResidualBlock,
@@ -33,6 +36,7 @@ pub use iknet::{
 pub use io::{InputEncoding, IoMapping, NoiseSpec, OutputDecoding};
 pub use kind::{ModelKind, Preset};
 pub use tensor_fk::{FkOutput, TensorFk, quaternions_to_matrices};
+pub use torch_import::{TorchImport, import_torch};
 
 /// Values of a pose input: `x y z qx qy qz qw`.
 pub const POSE_INPUT: usize = 7;

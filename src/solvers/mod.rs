@@ -161,4 +161,8 @@ fn score(s: &Solution) -> f64 {
 pub trait Solver: Send + Sync {
     fn name(&self) -> &str;
     fn solve(&self, request: &SolveRequest) -> SolveResult;
+    /// Parameters of the network behind the solver (none for numeric IK and the GA).
+    fn parameter_count(&self) -> usize {
+        0
+    }
 }

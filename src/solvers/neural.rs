@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::{GeneticSolver, NumericSolver, Solution, SolveRequest, SolveResult, Solver};
 use crate::kinematics::{Chain, Pose};
-use crate::models::LoadedModel;
+use crate::models::{LoadedModel, Precision};
 
 /// A network used as a solver: one forward pass (the GAN: `samples` of them in one batch).
 pub struct NeuralSolver {
@@ -17,7 +17,10 @@ pub struct NeuralSolver {
 
 impl NeuralSolver {
     pub fn new(model: Arc<LoadedModel>, chain: Chain) -> Self {
-        let name = model.card.model.to_string();
+        let name = match model.precision() {
+            Precision::F32 => model.card.model.to_string(),
+            reduced => format!("{}@{reduced}", model.card.model),
+        };
         Self { model, chain, name }
     }
 
@@ -39,6 +42,10 @@ impl NeuralSolver {
 impl Solver for NeuralSolver {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn parameter_count(&self) -> usize {
+        self.model.card.parameter_count
     }
 
     fn solve(&self, req: &SolveRequest) -> SolveResult {
@@ -66,6 +73,10 @@ impl NeuralNumeric {
 impl Solver for NeuralNumeric {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn parameter_count(&self) -> usize {
+        self.neural.model.card.parameter_count
     }
 
     fn solve(&self, req: &SolveRequest) -> SolveResult {
@@ -100,6 +111,10 @@ impl NeuralGa {
 impl Solver for NeuralGa {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn parameter_count(&self) -> usize {
+        self.neural.model.card.parameter_count
     }
 
     fn solve(&self, req: &SolveRequest) -> SolveResult {

@@ -1,6 +1,7 @@
 //! Solvers by name, as the command line and the studio offer them:
 //! `numeric`, `ga`, a model (`cycleik-mlp`, …) by checkpoint, and the hybrids
-//! `<model>+numeric` and `<model>+ga`.
+//! `<model>+numeric` and `<model>+ga`; `<model>@f16` / `<model>@int8` run the
+//! network with reduced-precision weights.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,13 +10,13 @@ use thiserror::Error;
 
 use super::neural::{NeuralGa, NeuralNumeric, NeuralSolver};
 use super::{GeneticSolver, NumericSolver, Solver};
-use crate::models::{LoadedModel, ModelError, ModelKind};
+use crate::models::{LoadedModel, ModelError, ModelKind, Precision};
 use crate::robots::Robot;
 
 #[derive(Debug, Error)]
 pub enum SolverError {
     #[error(
-        "unknown solver '{0}'; solvers: numeric, ga, a model ({models}) with --checkpoint, and <model>+numeric, <model>+ga",
+        "unknown solver '{0}'; solvers: numeric, ga, a model ({models}) with --checkpoint, and <model>+numeric, <model>+ga; <model>@f16 / <model>@int8 for reduced-precision weights",
         models = ModelKind::ALL.map(|k| k.to_string()).join(", ")
     )]
     Unknown(String),
@@ -55,11 +56,16 @@ pub fn build(name: &str, robot: &Robot, checkpoint: Option<&Path>) -> Result<Arc
         Some((m, h)) => (m, Some(h)),
         None => (name, None),
     };
+    // `cycleik-mlp@f16`: the network with reduced-precision weights.
+    let (model_name, precision) = match model_name.split_once('@') {
+        Some((m, p)) => (m, p.parse::<Precision>().map_err(|_| SolverError::Unknown(name.to_string()))?),
+        None => (model_name, Precision::F32),
+    };
     let kind: ModelKind = model_name.parse().map_err(|_| SolverError::Unknown(name.to_string()))?;
     if !matches!(hybrid, None | Some("numeric") | Some("ga")) {
         return Err(SolverError::Unknown(name.to_string()));
     }
-    let model = load_model(name, kind, robot, checkpoint)?;
+    let model = load_model(name, kind, robot, checkpoint, precision)?;
     let neural = NeuralSolver::new(model, robot.chain.clone());
     Ok(match hybrid {
         None => Arc::new(neural),
@@ -75,7 +81,7 @@ pub fn model_family(
     robot: &Robot,
     checkpoint: Option<&Path>,
 ) -> Result<[Arc<dyn Solver>; 3], SolverError> {
-    let model = load_model(&kind.to_string(), kind, robot, checkpoint)?;
+    let model = load_model(&kind.to_string(), kind, robot, checkpoint, Precision::F32)?;
     let neural = || NeuralSolver::new(model.clone(), robot.chain.clone());
     Ok([Arc::new(neural()), Arc::new(NeuralNumeric::new(neural())), Arc::new(NeuralGa::new(neural()))])
 }
@@ -86,6 +92,7 @@ fn load_model(
     kind: ModelKind,
     robot: &Robot,
     checkpoint: Option<&Path>,
+    precision: Precision,
 ) -> Result<Arc<LoadedModel>, SolverError> {
     let path = match checkpoint {
         Some(p) => p.to_path_buf(),
@@ -94,9 +101,10 @@ fn load_model(
             shipped: checkpoints_dir().join(&robot.name).join(kind.to_string()).display().to_string(),
         })?,
     };
-    let model = LoadedModel::load_for(&path, &robot.name, &robot.chain)?;
+    let mut model = LoadedModel::load_for(&path, &robot.name, &robot.chain)?;
     if model.card.model != kind {
         return Err(SolverError::WrongModel { solver: name.to_string(), expected: kind, found: model.card.model });
     }
+    model.set_precision(precision)?;
     Ok(Arc::new(model))
 }

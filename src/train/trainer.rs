@@ -27,7 +27,8 @@ use super::{DeviceChoice, TrainConfig, TrainError};
 use crate::data::{Dataset, Split};
 use crate::kinematics::{Pose, orientation_error_deg, position_error_mm};
 use crate::models::{
-    Architecture, IoMapping, LoadedModel, ModelCard, ModelError, Network, TensorFk, preset_spec, save_checkpoint,
+    Architecture, IoMapping, LoadedModel, ModelCard, ModelError, Network, TensorFk, preset_spec, read_checkpoint_card,
+    save_checkpoint,
 };
 use crate::robots::{Robot, Workspace};
 
@@ -204,9 +205,17 @@ impl<'a> Run<'a> {
                 val_view.len()
             )));
         }
-        let architecture = match &config.architecture {
-            Some(a) => a.clone(),
-            None => preset_spec(config.model, config.preset, chain.dof())?.architecture,
+        let preset = preset_spec(config.model, config.preset, chain.dof())?.architecture;
+        let init_card = config.init_from.as_deref().map(read_checkpoint_card).transpose()?;
+        let architecture = match (&config.architecture, &init_card) {
+            (Some(a), _) => a.clone(),
+            // Going on from a checkpoint keeps its network; an MLP seeds a
+            // generator that takes the preset's noise inputs.
+            (None, Some(card)) if card.architecture.noise_dim() == 0 => {
+                card.architecture.with_noise_dim(preset.noise_dim())
+            }
+            (None, Some(card)) => card.architecture.clone(),
+            (None, None) => preset,
         };
         if !architecture.fits_kind(config.model) || architecture.dof() != chain.dof() {
             return Err(TrainError::InvalidConfig(format!(
@@ -274,13 +283,20 @@ impl<'a> Run<'a> {
                 let (card, network) = crate::models::read_checkpoint(path, &self.device)?;
                 let robot = &self.job.robot;
                 card.chain.check(&robot.name, &robot.chain)?;
-                if card.architecture != self.architecture || card.io != self.io {
+                let noise_dim = self.architecture.noise_dim();
+                let seeds_generator = card.architecture.noise_dim() == 0 && noise_dim > 0;
+                if card.architecture.with_noise_dim(noise_dim) != self.architecture
+                    || (card.io.input, card.io.output) != (self.io.input.clone(), self.io.output.clone())
+                {
                     return Err(TrainError::InvalidConfig(format!(
                         "{} has another architecture or normalisation than this run",
                         path.display()
                     )));
                 }
-                network
+                match network {
+                    Network::CycleIk(mlp) if seeds_generator => Network::CycleIk(mlp.with_noise_inputs(noise_dim)),
+                    network => network,
+                }
             }
         };
         let mut optimizer = AdamConfig::new()

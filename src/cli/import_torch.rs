@@ -1,0 +1,59 @@
+//! `ik-studio import-torch …`: a PyTorch `state_dict` becomes a checkpoint.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use ik_studio::models::{ModelKind, TorchImport, import_torch, save_checkpoint};
+
+use super::robot_args::RobotArgs;
+
+/// Import a network trained in PyTorch (a `torch.save`d state_dict) as a checkpoint folder.
+///
+/// iknet-original: an nn.Sequential named `layers` (Linear, ReLU, Dropout per hidden layer, then a
+/// Linear). cycleik-mlp / cycleik-gan: an nn.ModuleList named `layers` of Linear layers, trained with
+/// ik-studio's normalisation (positions scaled from the workspace box to [-1, 1], outputs in [-1, 1]
+/// mapped onto the joint limits, GAN noise uniform in [0, 1) after the pose).
+#[derive(Args, Debug)]
+pub struct ImportTorchArgs {
+    #[command(flatten)]
+    robot: RobotArgs,
+    #[arg(long, value_enum)]
+    model: ModelKind,
+    /// The .pth/.pt file.
+    #[arg(long)]
+    weights: PathBuf,
+    /// Checkpoint folder to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// CycleIK: the workspace box the positions were normalised over (default: the robot's largest).
+    #[arg(long)]
+    workspace: Option<String>,
+    /// CycleIK: layers, counted from the output, that use tanh (default: the compact preset's).
+    #[arg(long)]
+    n_tanh: Option<usize>,
+    /// The key the state dict sits under, when the file holds more (e.g. model_state_dict).
+    #[arg(long)]
+    key: Option<String>,
+}
+
+pub fn run(args: &ImportTorchArgs) -> anyhow::Result<()> {
+    let robot = args.robot.load()?;
+    let workspace = match &args.workspace {
+        Some(name) => robot.workspace(name)?,
+        None => robot.default_workspace(),
+    };
+    let spec = TorchImport {
+        model: args.model,
+        robot_name: &robot.name,
+        chain: &robot.chain,
+        workspace,
+        n_tanh: args.n_tanh,
+        top_level_key: args.key.as_deref(),
+    };
+    let (card, network) = import_torch(&args.weights, &spec)?;
+    let card = save_checkpoint(&args.out, &card, &network, None::<&()>)
+        .with_context(|| format!("cannot write the checkpoint {}", args.out.display()))?;
+    println!("{} ({} parameters) → {}", card.summary, card.parameter_count, args.out.display());
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! `bench --onnx-runtime`: the same network through ONNX Runtime, for a
+//! side-by-side ratio. ONNX Runtime is optional and lives in Python: the
+//! network's weights go to a safetensors file, `tools/ort_bench.py` builds the
+//! ONNX graph with the `onnx` package, checks ORT's outputs against ours and
+//! times it on one thread.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use ik_studio::eval::Stats;
+use ik_studio::models::{Activation, FastMlp, LoadedModel, Network};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct OrtTiming {
+    pub batch: usize,
+    pub median_us: f64,
+    pub p99_us: f64,
+    /// The Python call into ORT with an Identity graph: not ORT's own work.
+    pub call_overhead_us: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct OrtOutput {
+    onnxruntime: String,
+    max_abs_difference: f64,
+    timings: Vec<OrtTiming>,
+}
+
+/// One batch size, ORT against the fast path on the raw network.
+#[derive(Debug, Serialize)]
+pub struct OrtComparison {
+    pub batch: usize,
+    pub fast_median_us: f64,
+    pub ort_median_us: f64,
+    pub ort_p99_us: f64,
+    pub ort_call_overhead_us: f64,
+    /// fast / ORT; below 1 the fast path is quicker.
+    pub ratio: f64,
+    /// fast / (ORT − call overhead): against ORT's own time.
+    pub ratio_without_call_overhead: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrtReport {
+    pub onnxruntime: String,
+    /// Largest difference between ORT's outputs and the fast path's.
+    pub max_abs_difference: f64,
+    pub batches: Vec<OrtComparison>,
+}
+
+pub fn compare(model: &LoadedModel, python: &str, batches: &[usize]) -> anyhow::Result<OrtReport> {
+    let fast = FastMlp::from_network(model.network())
+        .with_context(|| format!("{} has no dense-chain network to export to ONNX", model.card.model))?;
+    let dir = std::env::temp_dir().join(format!("ik-studio-ort-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let result = export_and_run(model.network(), &fast, &dir, python, batches);
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = result?;
+    let batches = output
+        .timings
+        .into_iter()
+        .map(|ort| {
+            let fast_median_us = time_fast(&fast, ort.batch);
+            OrtComparison {
+                batch: ort.batch,
+                fast_median_us,
+                ort_median_us: ort.median_us,
+                ort_p99_us: ort.p99_us,
+                ort_call_overhead_us: ort.call_overhead_us,
+                ratio: fast_median_us / ort.median_us,
+                ratio_without_call_overhead: fast_median_us / (ort.median_us - ort.call_overhead_us).max(1e-9),
+            }
+        })
+        .collect();
+    Ok(OrtReport { onnxruntime: output.onnxruntime, max_abs_difference: output.max_abs_difference, batches })
+}
+
+#[derive(Serialize)]
+struct LayerSpec {
+    weight: String,
+    bias: String,
+    activation: &'static str,
+    outputs: usize,
+}
+
+fn export_and_run(
+    network: &Network,
+    fast: &FastMlp,
+    dir: &Path,
+    python: &str,
+    batches: &[usize],
+) -> anyhow::Result<OrtOutput> {
+    let weights = dir.join("weights.safetensors");
+    let mut store = SafetensorsStore::from_file(&weights);
+    // The inner module: its tensor names are the field paths (layers.0.weight, …).
+    let (names, saved) = match network {
+        Network::CycleIk(net) => {
+            ((0..net.layers.len()).map(|i| format!("layers.{i}")).collect::<Vec<_>>(), net.save_into(&mut store))
+        }
+        Network::IknetOriginal(net) => (
+            (0..net.hidden.len()).map(|i| format!("hidden.{i}")).chain(["output".to_string()]).collect(),
+            net.save_into(&mut store),
+        ),
+        _ => anyhow::bail!("only dense chains export to ONNX"),
+    };
+    saved.map_err(|e| anyhow::anyhow!("cannot write {}: {e}", weights.display()))?;
+    let layers: Vec<LayerSpec> = names
+        .into_iter()
+        .zip(fast.layer_shapes())
+        .map(|(name, (_, outputs, activation))| LayerSpec {
+            weight: format!("{name}.weight"),
+            bias: format!("{name}.bias"),
+            activation: match activation {
+                Activation::Identity => "identity",
+                Activation::Relu => "relu",
+                Activation::Gelu => "gelu",
+                Activation::Tanh => "tanh",
+            },
+            outputs,
+        })
+        .collect();
+    let rows = 4;
+    let test_input: Vec<f32> = (0..rows * fast.inputs()).map(|i| ((i * 7919 % 2000) as f32 / 1000.0) - 1.0).collect();
+    let mut test_output = Vec::new();
+    fast.forward(&test_input, rows, &mut test_output);
+    let spec = serde_json::json!({
+        "inputs": fast.inputs(), "layers": layers, "test_input": test_input, "test_output": test_output,
+    });
+    let spec_path = dir.join("layers.json");
+    std::fs::write(&spec_path, serde_json::to_vec(&spec)?)
+        .with_context(|| format!("cannot write {}", spec_path.display()))?;
+
+    let script = script_path();
+    let batches = batches.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+    let out = Command::new(python)
+        .arg(&script)
+        .arg("--weights")
+        .arg(&weights)
+        .arg("--layers")
+        .arg(&spec_path)
+        .arg("--batches")
+        .arg(batches)
+        .output()
+        .with_context(|| format!("cannot run {python} (the ONNX Runtime reference needs Python)"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        anyhow::bail!(
+            "{} failed (it needs python with onnx, onnxruntime, numpy and safetensors: pip install onnx onnxruntime numpy safetensors): {}",
+            script.display(),
+            stderr.trim().lines().last().unwrap_or("no message")
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("tools/ort_bench.py printed no result")
+}
+
+fn script_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/ort_bench.py")
+}
+
+/// Median time of the fast path on the raw network (no pose encoding).
+fn time_fast(fast: &FastMlp, batch: usize) -> f64 {
+    let input: Vec<f32> = (0..batch * fast.inputs()).map(|i| ((i % 13) as f32 - 6.0) / 7.0).collect();
+    let mut out = Vec::with_capacity(batch * fast.outputs());
+    let runs = if batch == 1 { 3000 } else { 200 };
+    let mut once = || {
+        out.clear();
+        let start = Instant::now();
+        fast.forward(std::hint::black_box(&input), batch, &mut out);
+        start.elapsed().as_secs_f64() * 1e6
+    };
+    (0..runs / 10).for_each(|_| {
+        once();
+    });
+    Stats::of(&(0..runs).map(|_| once()).collect::<Vec<_>>()).median
+}
