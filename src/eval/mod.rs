@@ -106,7 +106,7 @@ pub struct EvalReport {
     pub time_ms: Stats,
     /// Worker threads the solver used (evaluation itself runs on one thread).
     pub threads: usize,
-    /// Network parameters (0 for numeric IK and the GA), and their f32 bytes in MB.
+    /// Network parameters (0 for numeric IK and the GA), and their bytes as stored, in MB.
     #[serde(default)]
     pub parameters: usize,
     #[serde(default)]
@@ -168,7 +168,7 @@ pub fn evaluate(
     let mut report = summarize(solver.name(), opts.samples, per_pose, sample_pos, sample_rot);
     report.sample_spread = if n == 0 { 0.0 } else { spread / n as f64 };
     report.parameters = solver.parameter_count();
-    report.weights_mb = report.parameters as f64 * 4.0 / 1e6;
+    report.weights_mb = solver.weight_bytes() as f64 / 1e6;
     report.peak_rss_mb = peak_rss_mb();
     report
 }

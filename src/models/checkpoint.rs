@@ -164,6 +164,11 @@ impl LoadedModel {
         Ok(())
     }
 
+    /// Bytes of the parameters as inference reads them (f32 on burn's path).
+    pub fn weight_bytes(&self) -> usize {
+        self.fast.as_ref().map_or(self.card.parameter_count * 4, FastMlp::weight_bytes)
+    }
+
     /// The precision inference runs at.
     pub fn precision(&self) -> Precision {
         self.fast.as_ref().map_or(Precision::F32, FastMlp::precision)

@@ -165,4 +165,8 @@ pub trait Solver: Send + Sync {
     fn parameter_count(&self) -> usize {
         0
     }
+    /// Bytes of those parameters as the solver stores them (f32, f16 or int8).
+    fn weight_bytes(&self) -> usize {
+        0
+    }
 }

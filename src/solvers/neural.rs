@@ -48,6 +48,10 @@ impl Solver for NeuralSolver {
         self.model.card.parameter_count
     }
 
+    fn weight_bytes(&self) -> usize {
+        self.model.weight_bytes()
+    }
+
     fn solve(&self, req: &SolveRequest) -> SolveResult {
         let start = Instant::now();
         let solutions = self.candidates(req);
@@ -77,6 +81,10 @@ impl Solver for NeuralNumeric {
 
     fn parameter_count(&self) -> usize {
         self.neural.model.card.parameter_count
+    }
+
+    fn weight_bytes(&self) -> usize {
+        self.neural.model.weight_bytes()
     }
 
     fn solve(&self, req: &SolveRequest) -> SolveResult {
@@ -115,6 +123,10 @@ impl Solver for NeuralGa {
 
     fn parameter_count(&self) -> usize {
         self.neural.model.card.parameter_count
+    }
+
+    fn weight_bytes(&self) -> usize {
+        self.neural.model.weight_bytes()
     }
 
     fn solve(&self, req: &SolveRequest) -> SolveResult {
