@@ -70,7 +70,36 @@ fn bad_input_gives_one_line_errors_and_failure_status() {
         vec!["fk", "--urdf", "/no/such.urdf", "--base", "a", "--tip", "b", "--joints", "0"],
         vec!["dataset", "--robot", "omx", "--workspace", "huge", "--samples", "10", "--out", "/tmp/x.ikd"],
         vec!["dataset", "info", "/no/such.ikd"],
+        vec!["solve", "--robot", "omx", "--solver", "iknet-original@f12", "--pose", "0.2,0,0.2,0,0,0,1"],
+        vec![
+            "import-torch",
+            "--robot",
+            "omx",
+            "--model",
+            "iknet-original",
+            "--weights",
+            "/no/such.pth",
+            "--out",
+            "/tmp/x",
+        ],
     ];
+    // Without the `gpu` feature, asking for the GPU is an error, not a silent CPU run.
+    #[cfg(not(feature = "gpu"))]
+    let cases = {
+        let mut cases = cases;
+        cases.push(vec![
+            "solve",
+            "--robot",
+            "omx",
+            "--solver",
+            "iknet-original",
+            "--device",
+            "gpu",
+            "--pose",
+            "0.2,0,0.2,0,0,0,1",
+        ]);
+        cases
+    };
     for args in cases {
         let o = ik(&args);
         assert!(!o.status.success(), "{args:?} should fail");

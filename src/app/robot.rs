@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bevy::prelude::*;
 use ik_studio::data::{SampleConfig, sample_dataset};
-use ik_studio::robots::{self, Robot, RobotError};
+use ik_studio::robots::{self, Robot, RobotError, Workspace};
 
 use super::StudioOptions;
 use super::convert::{RobotFrame, to_transform};
@@ -121,17 +121,24 @@ fn load_initial_robot(mut commands: Commands, options: Res<StudioOptions>) {
     commands.insert_resource(ArmState { q });
 }
 
-/// A collision-free configuration with the tip in the robot's largest workspace.
+/// A collision-free configuration with the tip in the robot's first (smallest)
+/// workspace: the one the shipped networks were trained on, so that the
+/// studio opens on a pose they answer well.
 pub fn home_configuration(robot: &Robot) -> Vec<f64> {
-    reachable_configuration(robot, 0).unwrap_or_else(|| robot.chain.mid_configuration())
+    let workspace = robot.workspaces.first().unwrap_or(robot.default_workspace());
+    sample_configuration(robot, workspace, 0).unwrap_or_else(|| robot.chain.mid_configuration())
 }
 
-/// A random collision-free configuration reaching into the workspace, by seed.
+/// A random collision-free configuration reaching into the largest workspace, by seed.
 pub fn reachable_configuration(robot: &Robot, seed: u64) -> Option<Vec<f64>> {
+    sample_configuration(robot, robot.default_workspace(), seed)
+}
+
+fn sample_configuration(robot: &Robot, workspace: &Workspace, seed: u64) -> Option<Vec<f64>> {
     let mut cfg = SampleConfig::new(1, seed);
     cfg.test_fraction = 0.0;
     cfg.val_fraction = 0.0;
-    sample_dataset(robot, robot.default_workspace(), &cfg, &|_| {}).ok().map(|(d, _)| d.joints)
+    sample_dataset(robot, workspace, &cfg, &|_| {}).ok().map(|(d, _)| d.joints)
 }
 
 fn switch_robot(mut requests: MessageReader<SelectRobot>, mut studio: ResMut<StudioRobot>, mut arm: ResMut<ArmState>) {

@@ -36,7 +36,7 @@ pub struct BenchArgs {
 
 #[derive(Serialize)]
 struct InferenceBench {
-    /// `fast-f32`, `fast-f16`, `fast-int8` or `burn`.
+    /// `fast-f32`, `fast-f16`, `fast-int8`, `burn-cpu` or `burn-gpu`.
     path: String,
     batch: usize,
     median_us: f64,
@@ -94,6 +94,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             None => solvers::shipped_checkpoint(&robot.name, kind).expect("the solver above loaded it"),
         };
         let mut model = LoadedModel::load_for(&path, &robot.name, &robot.chain)?;
+        model.set_device(args.solver.device)?;
         let poses = &all.poses[..500 * 7];
         let reference = model.infer(poses, 1)?;
         if model.uses_fast_path() {
@@ -115,8 +116,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             onnx_runtime = Some(ort_reference::compare(&model, &args.python, &[1, 500])?);
         }
         model.set_fast_path(false);
+        let burn = format!("burn-{:?}", args.solver.device).to_lowercase();
         for batch in [1usize, 500] {
-            inference.push(time_inference(&model, &poses[..batch * 7], "burn".into()));
+            inference.push(time_inference(&model, &poses[..batch * 7], burn.clone()));
         }
     } else {
         anyhow::ensure!(!args.onnx_runtime, "--onnx-runtime needs a network solver");

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use ik_studio::data::{self, Split};
 use ik_studio::eval::{self, EvalOptions};
+use ik_studio::models::DeviceChoice;
 use ik_studio::solvers::Tolerance;
 use ik_studio::{robots, solvers};
 
@@ -51,6 +52,9 @@ pub struct EvalArgs {
     /// Write the comparison table as CSV.
     #[arg(long)]
     csv: Option<PathBuf>,
+    /// Where network solvers run (gpu: builds with the cargo feature `gpu`).
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    device: DeviceChoice,
     /// Write PNG plots into this folder: error histogram, error against distance from the
     /// workspace centre, time and memory bars.
     #[arg(long)]
@@ -87,7 +91,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let n = opts.limit.map_or(view.len(), |l| l.min(view.len()));
     let mut reports = Vec::new();
     for name in &args.solver {
-        let solver = solvers::build(name, &robot, args.checkpoint.as_deref())?;
+        let solver = solvers::build_on(name, &robot, args.checkpoint.as_deref(), args.device)?;
         let bar = progress_bar(n as u64, name, args.json);
         let report = eval::evaluate(solver.as_ref(), view, &opts, &|done| bar.set_position(done as u64));
         bar.finish_and_clear();

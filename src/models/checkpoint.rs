@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::card::{CARD_FORMAT_VERSION, ModelCard, WeightsCard};
-use super::{FastMlp, ModelError, Network, POSE_INPUT, Precision, cpu_device};
+use super::{DeviceChoice, FastMlp, ModelError, Network, POSE_INPUT, Precision, cpu_device};
 use crate::atomic_file::write_atomically;
 use crate::kinematics::Chain;
 
@@ -136,6 +136,30 @@ impl LoadedModel {
         let network = network.valid().to_device(&device);
         let fast = FastMlp::from_network(&network);
         Ok(Self { card, dir, network, device, fast })
+    }
+
+    /// Moves inference to `choice`'s device. The fast path is for the CPU: on
+    /// a GPU every call runs burn, with f32 weights; back on the CPU the fast
+    /// path is on again where the network has one.
+    pub fn set_device(&mut self, choice: DeviceChoice) -> Result<(), ModelError> {
+        if choice == DeviceChoice::Cpu {
+            self.device = cpu_device();
+            self.network = self.network.clone().to_device(&self.device);
+            if self.fast.is_none() {
+                self.fast = FastMlp::from_network(&self.network);
+            }
+            return Ok(());
+        }
+        if self.precision() != Precision::F32 {
+            return Err(ModelError::BadInput(format!(
+                "{} weights run on the CPU fast path only, not on {choice:?}",
+                self.precision()
+            )));
+        }
+        self.device = choice.device()?;
+        self.network = self.network.clone().to_device(&self.device);
+        self.fast = None;
+        Ok(())
     }
 
     /// Whether inference takes the fast CPU path (see [`FastMlp`]).

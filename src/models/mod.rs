@@ -45,3 +45,28 @@ pub const POSE_INPUT: usize = 7;
 pub fn cpu_device() -> burn::tensor::Device {
     burn::tensor::Device::flex()
 }
+
+/// Where tensors live, as the command line names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    /// burn's pure-Rust `flex` backend.
+    #[default]
+    Cpu,
+    /// burn's wgpu backend (cargo feature `gpu`).
+    Gpu,
+}
+
+impl DeviceChoice {
+    pub fn device(self) -> Result<burn::tensor::Device, ModelError> {
+        match self {
+            DeviceChoice::Cpu => Ok(cpu_device()),
+            #[cfg(feature = "gpu")]
+            DeviceChoice::Gpu => Ok(burn::tensor::Device::wgpu(Default::default())),
+            #[cfg(not(feature = "gpu"))]
+            DeviceChoice::Gpu => {
+                Err(ModelError::BadInput("this build has no GPU backend (build with the cargo feature `gpu`)".into()))
+            }
+        }
+    }
+}

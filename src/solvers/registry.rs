@@ -10,7 +10,7 @@ use thiserror::Error;
 
 use super::neural::{NeuralGa, NeuralNumeric, NeuralSolver};
 use super::{GeneticSolver, NumericSolver, Solver};
-use crate::models::{LoadedModel, ModelError, ModelKind, Precision};
+use crate::models::{DeviceChoice, LoadedModel, ModelError, ModelKind, Precision};
 use crate::robots::Robot;
 
 #[derive(Debug, Error)]
@@ -47,6 +47,16 @@ pub fn shipped_checkpoint(robot: &str, model: ModelKind) -> Option<PathBuf> {
 
 /// The solver `name` for `robot`'s chain; models use `checkpoint`, or the shipped one.
 pub fn build(name: &str, robot: &Robot, checkpoint: Option<&Path>) -> Result<Arc<dyn Solver>, SolverError> {
+    build_on(name, robot, checkpoint, DeviceChoice::Cpu)
+}
+
+/// [`build`], with the network (if any) running on `device`.
+pub fn build_on(
+    name: &str,
+    robot: &Robot,
+    checkpoint: Option<&Path>,
+    device: DeviceChoice,
+) -> Result<Arc<dyn Solver>, SolverError> {
     match name {
         "numeric" => return Ok(Arc::new(NumericSolver::new(robot.chain.clone()))),
         "ga" => return Ok(Arc::new(GeneticSolver::new(robot.chain.clone()))),
@@ -65,7 +75,7 @@ pub fn build(name: &str, robot: &Robot, checkpoint: Option<&Path>) -> Result<Arc
     if !matches!(hybrid, None | Some("numeric") | Some("ga")) {
         return Err(SolverError::Unknown(name.to_string()));
     }
-    let model = load_model(name, kind, robot, checkpoint, precision)?;
+    let model = load_model(name, kind, robot, checkpoint, precision, device)?;
     let neural = NeuralSolver::new(model, robot.chain.clone());
     Ok(match hybrid {
         None => Arc::new(neural),
@@ -81,7 +91,7 @@ pub fn model_family(
     robot: &Robot,
     checkpoint: Option<&Path>,
 ) -> Result<[Arc<dyn Solver>; 3], SolverError> {
-    let model = load_model(&kind.to_string(), kind, robot, checkpoint, Precision::F32)?;
+    let model = load_model(&kind.to_string(), kind, robot, checkpoint, Precision::F32, DeviceChoice::Cpu)?;
     let neural = || NeuralSolver::new(model.clone(), robot.chain.clone());
     Ok([Arc::new(neural()), Arc::new(NeuralNumeric::new(neural())), Arc::new(NeuralGa::new(neural()))])
 }
@@ -93,6 +103,7 @@ fn load_model(
     robot: &Robot,
     checkpoint: Option<&Path>,
     precision: Precision,
+    device: DeviceChoice,
 ) -> Result<Arc<LoadedModel>, SolverError> {
     let path = match checkpoint {
         Some(p) => p.to_path_buf(),
@@ -106,5 +117,6 @@ fn load_model(
         return Err(SolverError::WrongModel { solver: name.to_string(), expected: kind, found: model.card.model });
     }
     model.set_precision(precision)?;
+    model.set_device(device)?;
     Ok(Arc::new(model))
 }

@@ -1,10 +1,9 @@
 //! Training hyper-parameters, serialised into the training history.
 
-use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use super::TrainError;
-use crate::models::{Architecture, ModelError, ModelKind, Preset, preset_spec};
+use crate::models::{Architecture, DeviceChoice, ModelError, ModelKind, Preset, preset_spec};
 use crate::robots::Workspace;
 
 /// Position term of the CycleIK loss, on positions in metres.
@@ -74,31 +73,6 @@ impl LossConfig {
 
     pub fn for_model(model: ModelKind) -> Self {
         if model.is_generative() { Self::gan_reference() } else { Self::mlp_reference() }
-    }
-}
-
-/// Where tensors live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum DeviceChoice {
-    /// burn's pure-Rust `flex` backend.
-    #[default]
-    Cpu,
-    /// burn's wgpu backend (cargo feature `gpu`).
-    Gpu,
-}
-
-impl DeviceChoice {
-    pub fn device(self) -> Result<Device, TrainError> {
-        match self {
-            DeviceChoice::Cpu => Ok(crate::models::cpu_device()),
-            #[cfg(feature = "gpu")]
-            DeviceChoice::Gpu => Ok(Device::wgpu(Default::default())),
-            #[cfg(not(feature = "gpu"))]
-            DeviceChoice::Gpu => Err(TrainError::InvalidConfig(
-                "this build has no GPU backend (build with the cargo feature `gpu`)".into(),
-            )),
-        }
     }
 }
 

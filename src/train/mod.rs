@@ -13,7 +13,8 @@ mod trainer;
 
 use thiserror::Error;
 
-pub use config::{DeviceChoice, LossConfig, PositionLoss, RotationLoss, TrainConfig};
+pub use crate::models::DeviceChoice;
+pub use config::{LossConfig, PositionLoss, RotationLoss, TrainConfig};
 pub use events::{
     DatasetIdentity, EpochRecord, LossParts, RestartRecord, StopReason, TrainEvent, TrainHistory, TrainSummary,
     Validation,
