@@ -186,18 +186,9 @@ fn request(pose: &[f64], budget: Duration) -> SolveRequest {
 
 fn time_inference(model: &LoadedModel, poses: &[f64], path: String) -> InferenceBench {
     let batch = poses.len() / 7;
-    let runs = if batch == 1 { 2000 } else { 50 };
-    for _ in 0..runs / 10 {
-        let _ = model.infer(poses, 1);
-    }
-    let times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            let _ = std::hint::black_box(model.infer(poses, 1));
-            start.elapsed().as_secs_f64() * 1e6
-        })
-        .collect();
-    let stats = Stats::of(&times);
+    let stats = time_calls(if batch == 1 { 2000 } else { 50 }, || {
+        let _ = std::hint::black_box(model.infer(poses, 1));
+    });
     InferenceBench {
         path,
         batch,
@@ -206,4 +197,17 @@ fn time_inference(model: &LoadedModel, poses: &[f64], path: String) -> Inference
         poses_per_second: batch as f64 * 1e6 / stats.median,
         max_joint_difference: None,
     }
+}
+
+/// Microseconds per call of `call`, `runs` times after `runs / 10` warm-up calls.
+pub fn time_calls(runs: usize, mut call: impl FnMut()) -> Stats {
+    (0..runs / 10).for_each(|_| call());
+    let times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            call();
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    Stats::of(&times)
 }

@@ -6,11 +6,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use anyhow::Context;
 use burn::store::{ModuleSnapshot, SafetensorsStore};
-use ik_studio::eval::Stats;
 use ik_studio::models::{Activation, FastMlp, LoadedModel, Network};
 use serde::{Deserialize, Serialize};
 
@@ -166,14 +164,9 @@ fn time_fast(fast: &FastMlp, batch: usize) -> f64 {
     let input: Vec<f32> = (0..batch * fast.inputs()).map(|i| ((i % 13) as f32 - 6.0) / 7.0).collect();
     let mut out = Vec::with_capacity(batch * fast.outputs());
     let runs = if batch == 1 { 3000 } else { 200 };
-    let mut once = || {
+    super::bench::time_calls(runs, || {
         out.clear();
-        let start = Instant::now();
         fast.forward(std::hint::black_box(&input), batch, &mut out);
-        start.elapsed().as_secs_f64() * 1e6
-    };
-    (0..runs / 10).for_each(|_| {
-        once();
-    });
-    Stats::of(&(0..runs).map(|_| once()).collect::<Vec<_>>()).median
+    })
+    .median
 }

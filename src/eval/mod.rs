@@ -167,8 +167,10 @@ pub fn evaluate(
     }
     let mut report = summarize(solver.name(), opts.samples, per_pose, sample_pos, sample_rot);
     report.sample_spread = if n == 0 { 0.0 } else { spread / n as f64 };
-    report.parameters = solver.parameter_count();
-    report.weights_mb = solver.weight_bytes() as f64 / 1e6;
+    if let Some(model) = solver.model() {
+        report.parameters = model.card.parameter_count;
+        report.weights_mb = model.weight_bytes() as f64 / 1e6;
+    }
     report.peak_rss_mb = peak_rss_mb();
     report
 }

@@ -108,12 +108,12 @@ fn group_labels<DB: DrawingBackend>(
     centres: impl Iterator<Item = (i32, String)>,
     y: i32,
 ) -> DrawResult {
+    let style = font(15).pos(plotters::style::text_anchor::Pos::new(
+        plotters::style::text_anchor::HPos::Center,
+        plotters::style::text_anchor::VPos::Top,
+    ));
     for (x, label) in centres {
-        let style = font(15).pos(plotters::style::text_anchor::Pos::new(
-            plotters::style::text_anchor::HPos::Center,
-            plotters::style::text_anchor::VPos::Top,
-        ));
-        area.draw(&Text::new(label, (x, y), style)).map_err(|e| e.to_string())?;
+        area.draw(&Text::new(label, (x, y), style.clone())).map_err(|e| e.to_string())?;
     }
     Ok(())
 }

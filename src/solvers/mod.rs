@@ -161,12 +161,8 @@ fn score(s: &Solution) -> f64 {
 pub trait Solver: Send + Sync {
     fn name(&self) -> &str;
     fn solve(&self, request: &SolveRequest) -> SolveResult;
-    /// Parameters of the network behind the solver (none for numeric IK and the GA).
-    fn parameter_count(&self) -> usize {
-        0
-    }
-    /// Bytes of those parameters as the solver stores them (f32, f16 or int8).
-    fn weight_bytes(&self) -> usize {
-        0
+    /// The network behind the solver (none for numeric IK and the GA).
+    fn model(&self) -> Option<&crate::models::LoadedModel> {
+        None
     }
 }

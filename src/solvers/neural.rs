@@ -44,12 +44,8 @@ impl Solver for NeuralSolver {
         &self.name
     }
 
-    fn parameter_count(&self) -> usize {
-        self.model.card.parameter_count
-    }
-
-    fn weight_bytes(&self) -> usize {
-        self.model.weight_bytes()
+    fn model(&self) -> Option<&LoadedModel> {
+        Some(&self.model)
     }
 
     fn solve(&self, req: &SolveRequest) -> SolveResult {
@@ -79,12 +75,8 @@ impl Solver for NeuralNumeric {
         &self.name
     }
 
-    fn parameter_count(&self) -> usize {
-        self.neural.model.card.parameter_count
-    }
-
-    fn weight_bytes(&self) -> usize {
-        self.neural.model.weight_bytes()
+    fn model(&self) -> Option<&LoadedModel> {
+        Some(&self.neural.model)
     }
 
     fn solve(&self, req: &SolveRequest) -> SolveResult {
@@ -121,12 +113,8 @@ impl Solver for NeuralGa {
         &self.name
     }
 
-    fn parameter_count(&self) -> usize {
-        self.neural.model.card.parameter_count
-    }
-
-    fn weight_bytes(&self) -> usize {
-        self.neural.model.weight_bytes()
+    fn model(&self) -> Option<&LoadedModel> {
+        Some(&self.neural.model)
     }
 
     fn solve(&self, req: &SolveRequest) -> SolveResult {

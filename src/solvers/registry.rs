@@ -117,6 +117,9 @@ fn load_model(
         return Err(SolverError::WrongModel { solver: name.to_string(), expected: kind, found: model.card.model });
     }
     model.set_precision(precision)?;
-    model.set_device(device)?;
+    // Loaded on the CPU already: only another device moves it.
+    if device != DeviceChoice::Cpu {
+        model.set_device(device)?;
+    }
     Ok(Arc::new(model))
 }

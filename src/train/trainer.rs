@@ -286,7 +286,8 @@ impl<'a> Run<'a> {
                 let noise_dim = self.architecture.noise_dim();
                 let seeds_generator = card.architecture.noise_dim() == 0 && noise_dim > 0;
                 if card.architecture.with_noise_dim(noise_dim) != self.architecture
-                    || (card.io.input, card.io.output) != (self.io.input.clone(), self.io.output.clone())
+                    || card.io.input != self.io.input
+                    || card.io.output != self.io.output
                 {
                     return Err(TrainError::InvalidConfig(format!(
                         "{} has another architecture or normalisation than this run",
