@@ -97,7 +97,7 @@ fn registry_refuses_unknown_names_and_missing_checkpoints() {
 
 #[test]
 fn fast_inference_path_equals_burn() {
-    use ik_studio::models::{IknetOriginalConfig, LoadedModel};
+    use ik_studio::models::{IknetFocusedConfig, IknetImprovedConfig, IknetOriginalConfig, LoadedModel};
     let dir = tempfile::tempdir().unwrap();
     let nicol = robots::builtin("nicol-right").unwrap();
     for (name, noise) in [("mlp", 0), ("gan", 4)] {
@@ -106,19 +106,40 @@ fn fast_inference_path_equals_burn() {
         trained_checkpoint(&nicol, kind, noise, &path);
         compare_paths(LoadedModel::load(&path).unwrap(), &nicol);
     }
-    // Original IKNet (ReLU, dropout off at inference) on the OMX.
+    // The IKNets on the OMX: Original (ReLU, dropout off at inference),
+    // Improved (batch norms folded into the layers, residual blocks) and
+    // Focused (two branches as block-diagonal layers).
     let omx = robots::builtin("omx").unwrap();
     let ws = omx.default_workspace().clone();
     let (data, _) = sample_dataset(&omx, &ws, &SampleConfig::new(2_000, 3), &|_| {}).unwrap();
-    let mut config = TrainConfig::new(ModelKind::IknetOriginal, Preset::Compact).unwrap();
-    config.architecture = Some(Architecture::IknetOriginal(IknetOriginalConfig::new(4).with_hidden(vec![64, 32])));
-    (config.epochs, config.batch_size) = (2, 64);
-    let path = dir.path().join("iknet");
-    let job =
-        TrainJob { robot: omx.clone(), dataset: Arc::new(data), dataset_path: None, config, out: Some(path.clone()) };
-    let (sender, _receiver) = mpsc::channel();
-    train::train(&job, &sender, &AtomicBool::new(false)).unwrap();
-    compare_paths(LoadedModel::load(&path).unwrap(), &omx);
+    let data = Arc::new(data);
+    let networks = [
+        (ModelKind::IknetOriginal, Architecture::IknetOriginal(IknetOriginalConfig::new(4).with_hidden(vec![64, 32]))),
+        (
+            ModelKind::IknetImproved,
+            Architecture::IknetImproved(IknetImprovedConfig::new(4).with_width(24).with_blocks(2)),
+        ),
+        (
+            ModelKind::IknetFocused,
+            Architecture::IknetFocused(
+                IknetFocusedConfig::new(4)
+                    .with_position_branch(vec![16, 12])
+                    .with_orientation_branch(vec![16, 20])
+                    .with_head(vec![40, 16]),
+            ),
+        ),
+    ];
+    for (kind, architecture) in networks {
+        let mut config = TrainConfig::new(kind, Preset::Compact).unwrap();
+        config.architecture = Some(architecture);
+        (config.epochs, config.batch_size) = (2, 64);
+        let path = dir.path().join(kind.to_string());
+        let job =
+            TrainJob { robot: omx.clone(), dataset: data.clone(), dataset_path: None, config, out: Some(path.clone()) };
+        let (sender, _receiver) = mpsc::channel();
+        train::train(&job, &sender, &AtomicBool::new(false)).unwrap();
+        compare_paths(LoadedModel::load(&path).unwrap(), &omx);
+    }
 }
 
 fn compare_paths(mut model: ik_studio::models::LoadedModel, robot: &ik_studio::Robot) {

@@ -110,6 +110,10 @@ fn ga_improves_over_generations_and_seeding_converges_faster() {
         let (result, report) = ga.solve_seeded(&req, &seeds);
         assert_eq!(result.state, SolveState::Solved);
         seeded_total += report.generations;
+        // A seed that already meets the tolerance ends the run before any generation.
+        let (result, report) = ga.solve_seeded(&req, &[seeds[0].clone(), q.clone(), seeds[1].clone()]);
+        assert_eq!((report.generations, result.state), (0, SolveState::Solved));
+        assert_eq!(result.best().unwrap().joints, q);
     }
     assert!(seeded_total * 3 < unseeded_total, "seeded {seeded_total} vs unseeded {unseeded_total} generations");
 }

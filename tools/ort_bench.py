@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 """ONNX Runtime reference timing for `ik-studio bench --onnx-runtime`.
 
-Reads the network `ik-studio` exported (safetensors weights plus a JSON list of
-layers and activations), builds the same network as an ONNX graph with the
-`onnx` package (MatMul, Add, Relu / Gelu-by-Erf / Tanh), checks that ONNX
-Runtime reproduces the expected outputs, and times it on one thread at each
-batch size. Prints one JSON object.
+Reads the network `ik-studio` exported (its fast path's dense layers: raw
+little-endian f32 weights plus a JSON list of layers, activations and residual
+connections), builds the same network as an ONNX graph with the `onnx`
+package (MatMul, Add, Relu / Gelu-by-Erf / Tanh), checks that ONNX Runtime
+reproduces the expected outputs, and times it on one thread at each batch
+size. Prints one JSON object.
 
 The Python call itself costs a few microseconds; it is measured with an
 Identity graph of the same input and reported as `call_overhead_us`, so that
 `median_us - call_overhead_us` estimates ORT's own time.
 
-Needs: pip install onnx onnxruntime numpy safetensors
+Needs: pip install onnx onnxruntime numpy
 """
 import argparse
 import json
@@ -21,7 +22,6 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
-from safetensors.numpy import load_file
 
 # Opset 17 with IR version 8: old enough for every ONNX Runtime of recent years
 # (a new `onnx` package writes an IR version ORT may not read yet).
@@ -31,28 +31,37 @@ IR_VERSION = 8
 def build_graph(layers, weights, inputs):
     nodes, inits = [], []
     x = "x"
+    kept = None
     for k, layer in enumerate(layers):
-        w, b = weights[layer["weight"]], weights[layer["bias"]]
+        n_in, n_out = layer["inputs"], layer["outputs"]
+        w = weights[layer["weights_at"]:layer["weights_at"] + n_in * n_out].reshape(n_in, n_out)
+        b = weights[layer["bias_at"]:layer["bias_at"] + n_out]
+        if layer["skip"] == "save":
+            kept = x
         inits += [numpy_helper.from_array(w.astype(np.float32), f"w{k}"),
                   numpy_helper.from_array(b.astype(np.float32), f"b{k}")]
         nodes += [helper.make_node("MatMul", [x, f"w{k}"], [f"m{k}"]),
                   helper.make_node("Add", [f"m{k}", f"b{k}"], [f"a{k}"])]
+        pre = f"a{k}"
+        if layer["skip"] == "add":  # residual: the kept input joins before the activation
+            nodes.append(helper.make_node("Add", [pre, kept], [f"r{k}"]))
+            pre = f"r{k}"
         act = layer["activation"]
         out = f"h{k}"
         if act == "identity":
-            nodes.append(helper.make_node("Identity", [f"a{k}"], [out]))
+            nodes.append(helper.make_node("Identity", [pre], [out]))
         elif act == "relu":
-            nodes.append(helper.make_node("Relu", [f"a{k}"], [out]))
+            nodes.append(helper.make_node("Relu", [pre], [out]))
         elif act == "tanh":
-            nodes.append(helper.make_node("Tanh", [f"a{k}"], [out]))
+            nodes.append(helper.make_node("Tanh", [pre], [out]))
         elif act == "gelu":  # x/2 (1 + erf(x/sqrt 2)); ORT fuses it into its Gelu kernel
             inits += [numpy_helper.from_array(np.array(0.70710678, np.float32), f"s{k}"),
                       numpy_helper.from_array(np.array(1.0, np.float32), f"one{k}"),
                       numpy_helper.from_array(np.array(0.5, np.float32), f"half{k}")]
-            nodes += [helper.make_node("Mul", [f"a{k}", f"s{k}"], [f"g{k}a"]),
+            nodes += [helper.make_node("Mul", [pre, f"s{k}"], [f"g{k}a"]),
                       helper.make_node("Erf", [f"g{k}a"], [f"g{k}b"]),
                       helper.make_node("Add", [f"g{k}b", f"one{k}"], [f"g{k}c"]),
-                      helper.make_node("Mul", [f"a{k}", f"g{k}c"], [f"g{k}d"]),
+                      helper.make_node("Mul", [pre, f"g{k}c"], [f"g{k}d"]),
                       helper.make_node("Mul", [f"g{k}d", f"half{k}"], [out])]
         else:
             raise SystemExit(f"unknown activation {act}")
@@ -96,12 +105,12 @@ def timings(sess, x, runs):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--weights", required=True, help="safetensors file written by ik-studio")
+    parser.add_argument("--weights", required=True, help="raw little-endian f32 file written by ik-studio")
     parser.add_argument("--layers", required=True, help="JSON: layers, input width, test input and output")
     parser.add_argument("--batches", default="1,500")
     args = parser.parse_args()
     spec = json.load(open(args.layers))
-    weights = load_file(args.weights)
+    weights = np.fromfile(args.weights, dtype="<f4")
     model = build_graph(spec["layers"], weights, spec["inputs"])
     onnx.checker.check_model(model)
     sess = session(model)

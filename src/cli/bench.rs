@@ -27,7 +27,7 @@ pub struct BenchArgs {
     /// Also time the network in ONNX Runtime (through Python: tools/ort_bench.py) for a side-by-side ratio.
     #[arg(long)]
     onnx_runtime: bool,
-    /// The Python that has onnx, onnxruntime, numpy and safetensors installed.
+    /// The Python that has onnx, onnxruntime and numpy installed.
     #[arg(long, default_value = "python3")]
     python: String,
     #[arg(long)]

@@ -1,15 +1,14 @@
 //! `bench --onnx-runtime`: the same network through ONNX Runtime, for a
-//! side-by-side ratio. ONNX Runtime is optional and lives in Python: the
-//! network's weights go to a safetensors file, `tools/ort_bench.py` builds the
-//! ONNX graph with the `onnx` package, checks ORT's outputs against ours and
-//! times it on one thread.
+//! side-by-side ratio. ONNX Runtime is optional and lives in Python: the fast
+//! path's dense layers (batch norms folded in, as ORT's optimiser would) go to
+//! a raw f32 file, `tools/ort_bench.py` builds the ONNX graph with the `onnx`
+//! package, checks ORT's outputs against ours and times it on one thread.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::Context;
-use burn::store::{ModuleSnapshot, SafetensorsStore};
-use ik_studio::models::{Activation, FastMlp, LoadedModel, Network};
+use ik_studio::models::{Activation, FastMlp, LoadedModel, Skip};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -52,10 +51,10 @@ pub struct OrtReport {
 
 pub fn compare(model: &LoadedModel, python: &str, batches: &[usize]) -> anyhow::Result<OrtReport> {
     let fast = FastMlp::from_network(model.network())
-        .with_context(|| format!("{} has no dense-chain network to export to ONNX", model.card.model))?;
+        .with_context(|| format!("{} has no dense-layer form to export to ONNX", model.card.model))?;
     let dir = std::env::temp_dir().join(format!("ik-studio-ort-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let result = export_and_run(model.network(), &fast, &dir, python, batches);
+    let result = export_and_run(&fast, &dir, python, batches);
     let _ = std::fs::remove_dir_all(&dir);
     let output = result?;
     let batches = output
@@ -79,48 +78,47 @@ pub fn compare(model: &LoadedModel, python: &str, batches: &[usize]) -> anyhow::
 
 #[derive(Serialize)]
 struct LayerSpec {
-    weight: String,
-    bias: String,
-    activation: &'static str,
+    /// Offsets (in floats) into the weights file.
+    weights_at: usize,
+    bias_at: usize,
+    inputs: usize,
     outputs: usize,
+    activation: &'static str,
+    skip: &'static str,
 }
 
-fn export_and_run(
-    network: &Network,
-    fast: &FastMlp,
-    dir: &Path,
-    python: &str,
-    batches: &[usize],
-) -> anyhow::Result<OrtOutput> {
-    let weights = dir.join("weights.safetensors");
-    let mut store = SafetensorsStore::from_file(&weights);
-    // The inner module: its tensor names are the field paths (layers.0.weight, …).
-    let (names, saved) = match network {
-        Network::CycleIk(net) => {
-            ((0..net.layers.len()).map(|i| format!("layers.{i}")).collect::<Vec<_>>(), net.save_into(&mut store))
-        }
-        Network::IknetOriginal(net) => (
-            (0..net.hidden.len()).map(|i| format!("hidden.{i}")).chain(["output".to_string()]).collect(),
-            net.save_into(&mut store),
-        ),
-        _ => anyhow::bail!("only dense chains export to ONNX"),
-    };
-    saved.map_err(|e| anyhow::anyhow!("cannot write {}: {e}", weights.display()))?;
-    let layers: Vec<LayerSpec> = names
+fn export_and_run(fast: &FastMlp, dir: &Path, python: &str, batches: &[usize]) -> anyhow::Result<OrtOutput> {
+    let mut values: Vec<f32> = Vec::new();
+    let layers: Vec<LayerSpec> = fast
+        .layers()
         .into_iter()
-        .zip(fast.layer_shapes())
-        .map(|(name, (_, outputs, activation))| LayerSpec {
-            weight: format!("{name}.weight"),
-            bias: format!("{name}.bias"),
-            activation: match activation {
-                Activation::Identity => "identity",
-                Activation::Relu => "relu",
-                Activation::Gelu => "gelu",
-                Activation::Tanh => "tanh",
-            },
-            outputs,
+        .map(|layer| {
+            let weights_at = values.len();
+            values.extend(&layer.weights);
+            let bias_at = values.len();
+            values.extend(&layer.bias);
+            LayerSpec {
+                weights_at,
+                bias_at,
+                inputs: layer.inputs,
+                outputs: layer.outputs,
+                activation: match layer.activation {
+                    Activation::Identity => "identity",
+                    Activation::Relu => "relu",
+                    Activation::Gelu => "gelu",
+                    Activation::Tanh => "tanh",
+                },
+                skip: match layer.skip {
+                    Skip::None => "none",
+                    Skip::Save => "save",
+                    Skip::Add => "add",
+                },
+            }
         })
         .collect();
+    let weights = dir.join("weights.f32");
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&weights, bytes).with_context(|| format!("cannot write {}", weights.display()))?;
     let rows = 4;
     let test_input: Vec<f32> = (0..rows * fast.inputs()).map(|i| ((i * 7919 % 2000) as f32 / 1000.0) - 1.0).collect();
     let mut test_output = Vec::new();
@@ -147,7 +145,7 @@ fn export_and_run(
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         anyhow::bail!(
-            "{} failed (it needs python with onnx, onnxruntime, numpy and safetensors: pip install onnx onnxruntime numpy safetensors): {}",
+            "{} failed (it needs python with onnx, onnxruntime and numpy: pip install onnx onnxruntime numpy): {}",
             script.display(),
             stderr.trim().lines().last().unwrap_or("no message")
         );

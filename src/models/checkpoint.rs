@@ -67,7 +67,7 @@ pub struct LoadedModel {
     pub dir: PathBuf,
     network: Network,
     device: Device,
-    /// The fast CPU path, for networks that are a chain of dense layers.
+    /// The fast CPU path (every network has one; see [`FastMlp`]).
     fast: Option<FastMlp>,
 }
 

@@ -28,7 +28,7 @@ pub use checkpoint::{
 };
 pub use cycleik::{CycleIkConfig, CycleIkNet};
 pub use error::ModelError;
-pub use fast::{Activation, FastMlp, Precision};
+pub use fast::{Activation, DenseLayer, FastMlp, Precision, Skip};
 pub use iknet::{
     IknetFocused, IknetFocusedConfig, IknetImproved, IknetImprovedConfig, IknetOriginal, IknetOriginalConfig,
     ResidualBlock,

@@ -2,7 +2,9 @@
 //! paper's: population within limits, tournament selection, blend crossover,
 //! Gaussian mutation, elitism; fitness = position error (mm) + orientation
 //! error (deg). Seeds (e.g. network solutions) fill up to half the initial
-//! population, the rest is uniform within limits.
+//! population, the rest is uniform within limits. The seeds are scored first:
+//! one that already meets the tolerance ends the run before any generation,
+//! as the termination test on the whole initial population would.
 
 use std::time::Instant;
 
@@ -10,7 +12,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-use super::{Solution, SolveRequest, SolveResult, Solver};
+use super::{Solution, SolveRequest, SolveResult, Solver, pose_errors};
 use crate::kinematics::Chain;
 
 #[derive(Debug, Clone)]
@@ -54,6 +56,8 @@ pub struct GeneticSolver {
 
 struct Individual {
     genes: Vec<f64>,
+    position_error_mm: f64,
+    orientation_error_deg: f64,
     fitness: f64,
 }
 
@@ -62,9 +66,14 @@ impl GeneticSolver {
         Self { chain, config: GaConfig::default() }
     }
 
-    fn fitness(&self, genes: &[f64], req: &SolveRequest) -> f64 {
-        let s = Solution::evaluate(&self.chain, genes.to_vec(), &req.target, req.mask);
-        s.position_error_mm + s.orientation_error_deg
+    fn individual(&self, genes: Vec<f64>, req: &SolveRequest) -> Individual {
+        let (position_error_mm, orientation_error_deg) = pose_errors(&self.chain, &genes, &req.target, req.mask);
+        Individual {
+            genes,
+            position_error_mm,
+            orientation_error_deg,
+            fitness: position_error_mm + orientation_error_deg,
+        }
     }
 
     /// Runs the GA with `seeds` in the initial population (at most half of it).
@@ -76,33 +85,48 @@ impl GeneticSolver {
         let seed = req.target.translation.vector.iter().fold(0x9a_u64, |h, v| h.rotate_left(13) ^ v.to_bits());
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let clamp = |genes: &mut [f64]| genes.iter_mut().zip(&limits).for_each(|(g, l)| *g = l.clamp(*g));
+        let solved = |best: &Individual| req.tolerance.admits(best.position_error_mm, best.orientation_error_deg);
+        let finish = |best: Individual, report| {
+            let best = Solution {
+                joints: best.genes,
+                position_error_mm: best.position_error_mm,
+                orientation_error_deg: best.orientation_error_deg,
+            };
+            (SolveResult::from_solutions(vec![best], req.tolerance, start.elapsed()), report)
+        };
 
-        let mut population: Vec<Individual> = seeds
-            .iter()
-            .filter(|s| s.len() == dof)
-            .take(cfg.population / 2)
-            .map(|s| {
-                let mut genes = s.clone();
-                clamp(&mut genes);
-                genes
-            })
-            .chain(std::iter::repeat_with(|| self.chain.random_configuration(&mut rng)))
-            .take(cfg.population)
-            .map(|genes: Vec<f64>| Individual { fitness: self.fitness(&genes, req), genes })
-            .collect();
+        // The seeded half; a seed repeated (a single-solution network's answer) is scored once.
+        let mut population: Vec<Individual> = Vec::with_capacity(cfg.population);
+        for genes in seeds.iter().filter(|s| s.len() == dof).take(cfg.population / 2) {
+            let mut genes = genes.clone();
+            clamp(&mut genes);
+            let individual = match population.iter().find(|p| p.genes == genes) {
+                Some(twin) => Individual { genes, ..*twin },
+                None => self.individual(genes, req),
+            };
+            population.push(individual);
+        }
+        let best_seed = (0..population.len()).min_by(|&a, &b| population[a].fitness.total_cmp(&population[b].fitness));
+        if let Some(i) = best_seed
+            && solved(&population[i])
+        {
+            let best = population.swap_remove(i);
+            let best_fitness = vec![best.fitness];
+            return finish(best, GaReport { generations: 0, best_fitness });
+        }
+        while population.len() < cfg.population {
+            let genes = self.chain.random_configuration(&mut rng);
+            population.push(self.individual(genes, req));
+        }
         population.sort_by(|a, b| a.fitness.total_cmp(&b.fitness));
         let mut report = GaReport { generations: 0, best_fitness: vec![population[0].fitness] };
         let unit = Normal::new(0.0, 1.0).expect("valid normal");
-        let solved = |best: &Individual| {
-            Solution::evaluate(&self.chain, best.genes.clone(), &req.target, req.mask).meets(req.tolerance)
-        };
-
         while report.generations < cfg.max_generations && !solved(&population[0]) && start.elapsed() < req.budget {
             // σ shrinks with the best error so the search refines near a solution.
             let sigma = cfg.mutation_sigma * (population[0].fitness / 100.0).clamp(0.002, 1.0);
             let mut next: Vec<Individual> = Vec::with_capacity(cfg.population);
             for elite in population.iter().take(cfg.elites) {
-                next.push(Individual { genes: elite.genes.clone(), fitness: elite.fitness });
+                next.push(Individual { genes: elite.genes.clone(), ..*elite });
             }
             while next.len() < cfg.population {
                 let a = tournament(&population, cfg.tournament, &mut rng);
@@ -121,15 +145,14 @@ impl GeneticSolver {
                     }
                 }
                 clamp(&mut child);
-                next.push(Individual { fitness: self.fitness(&child, req), genes: child });
+                next.push(self.individual(child, req));
             }
             next.sort_by(|a, b| a.fitness.total_cmp(&b.fitness));
             population = next;
             report.generations += 1;
             report.best_fitness.push(population[0].fitness);
         }
-        let best = Solution::evaluate(&self.chain, population.swap_remove(0).genes, &req.target, req.mask);
-        (SolveResult::from_solutions(vec![best], req.tolerance, start.elapsed()), report)
+        finish(population.swap_remove(0), report)
     }
 }
 

@@ -59,6 +59,11 @@ impl Tolerance {
     pub const SUCCESS: Tolerance = Tolerance { position_mm: 10.0, orientation_deg: 20.0 };
     /// A strict criterion: 1 mm and 0.57° (0.01 rad).
     pub const STRICT: Tolerance = Tolerance { position_mm: 1.0, orientation_deg: 0.57 };
+
+    /// Whether errors of `position_mm` and `orientation_deg` are within it.
+    pub fn admits(self, position_mm: f64, orientation_deg: f64) -> bool {
+        position_mm <= self.position_mm && orientation_deg <= self.orientation_deg
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -98,22 +103,29 @@ pub struct Solution {
 impl Solution {
     /// Evaluates `joints` against the request's target (honouring its mask).
     pub fn evaluate(chain: &Chain, joints: Vec<f64>, target: &Isometry3<f64>, mask: GoalMask) -> Self {
-        let tip = chain.fk_unchecked(&joints);
-        let orientation_error_deg = match mask {
-            GoalMask::Full => orientation_error_deg(&tip, target),
-            GoalMask::Position => 0.0,
-            GoalMask::PositionAnd(_) => {
-                let w = mask.weights();
-                let err = (target.rotation * tip.rotation.inverse()).scaled_axis();
-                (0..3).map(|i| (err[i] * w[3 + i]).powi(2)).sum::<f64>().sqrt().to_degrees()
-            }
-        };
-        Self { position_error_mm: position_error_mm(&tip, target), orientation_error_deg, joints }
+        let (position_error_mm, orientation_error_deg) = pose_errors(chain, &joints, target, mask);
+        Self { position_error_mm, orientation_error_deg, joints }
     }
 
     pub fn meets(&self, tol: Tolerance) -> bool {
-        self.position_error_mm <= tol.position_mm && self.orientation_error_deg <= tol.orientation_deg
+        tol.admits(self.position_error_mm, self.orientation_error_deg)
     }
+}
+
+/// Position (mm) and orientation (degrees) error of `joints`' tip against
+/// `target`; the orientation error counts only the axes `mask` asks for.
+pub fn pose_errors(chain: &Chain, joints: &[f64], target: &Isometry3<f64>, mask: GoalMask) -> (f64, f64) {
+    let tip = chain.fk_unchecked(joints);
+    let orientation = match mask {
+        GoalMask::Full => orientation_error_deg(&tip, target),
+        GoalMask::Position => 0.0,
+        GoalMask::PositionAnd(_) => {
+            let w = mask.weights();
+            let err = (target.rotation * tip.rotation.inverse()).scaled_axis();
+            (0..3).map(|i| (err[i] * w[3 + i]).powi(2)).sum::<f64>().sqrt().to_degrees()
+        }
+    };
+    (position_error_mm(&tip, target), orientation)
 }
 
 /// How well a request was answered.
