@@ -1,10 +1,11 @@
 //! A genetic algorithm over joint vectors, in the spirit of the CycleIK
 //! paper's: population within limits, tournament selection, blend crossover,
 //! Gaussian mutation, elitism; fitness = position error (mm) + orientation
-//! error (deg). Seeds (e.g. network solutions) fill up to half the initial
-//! population, the rest is uniform within limits. The seeds are scored first:
-//! one that already meets the tolerance ends the run before any generation,
-//! as the termination test on the whole initial population would.
+//! error (deg). Seeds (e.g. network solutions) fill half the initial
+//! population, repeated in turn when there are fewer; the rest is uniform
+//! within limits. The seeds are scored first: one that already meets the
+//! tolerance ends the run before any generation, as the termination test on
+//! the whole initial population would.
 
 use std::time::Instant;
 
@@ -76,7 +77,8 @@ impl GeneticSolver {
         }
     }
 
-    /// Runs the GA with `seeds` in the initial population (at most half of it).
+    /// Runs the GA with `seeds` filling half the initial population (repeated
+    /// when fewer, the first half of the population when more).
     pub fn solve_seeded(&self, req: &SolveRequest, seeds: &[Vec<f64>]) -> (SolveResult, GaReport) {
         let start = Instant::now();
         let cfg = &self.config;
@@ -95,16 +97,12 @@ impl GeneticSolver {
             (SolveResult::from_solutions(vec![best], req.tolerance, start.elapsed()), report)
         };
 
-        // The seeded half; a seed repeated (a single-solution network's answer) is scored once.
+        // The seeds, each scored once.
         let mut population: Vec<Individual> = Vec::with_capacity(cfg.population);
         for genes in seeds.iter().filter(|s| s.len() == dof).take(cfg.population / 2) {
             let mut genes = genes.clone();
             clamp(&mut genes);
-            let individual = match population.iter().find(|p| p.genes == genes) {
-                Some(twin) => Individual { genes, ..*twin },
-                None => self.individual(genes, req),
-            };
-            population.push(individual);
+            population.push(self.individual(genes, req));
         }
         let best_seed = (0..population.len()).min_by(|&a, &b| population[a].fitness.total_cmp(&population[b].fitness));
         if let Some(i) = best_seed
@@ -113,6 +111,12 @@ impl GeneticSolver {
             let best = population.swap_remove(i);
             let best_fitness = vec![best.fitness];
             return finish(best, GaReport { generations: 0, best_fitness });
+        }
+        // Copies of them up to half the population, then random configurations.
+        let distinct = population.len();
+        for k in distinct..if distinct > 0 { cfg.population / 2 } else { 0 } {
+            let twin = &population[k % distinct];
+            population.push(Individual { genes: twin.genes.clone(), ..*twin });
         }
         while population.len() < cfg.population {
             let genes = self.chain.random_configuration(&mut rng);

@@ -28,13 +28,18 @@ impl NeuralSolver {
         &self.model
     }
 
-    /// Every solution the network gives for the request, evaluated, unsorted.
-    pub fn candidates(&self, req: &SolveRequest) -> Vec<Solution> {
+    /// Every joint configuration the network gives for the request.
+    pub fn configurations(&self, req: &SolveRequest) -> Vec<Vec<f64>> {
         let pose = Pose::from_isometry(&req.target).to_array();
         let Ok(joints) = self.model.infer(&pose, req.samples.max(1)) else { return Vec::new() };
-        joints
-            .chunks_exact(self.chain.dof())
-            .map(|q| Solution::evaluate(&self.chain, q.to_vec(), &req.target, req.mask))
+        joints.chunks_exact(self.chain.dof()).map(<[f64]>::to_vec).collect()
+    }
+
+    /// Every solution the network gives for the request, evaluated, unsorted.
+    pub fn candidates(&self, req: &SolveRequest) -> Vec<Solution> {
+        self.configurations(req)
+            .into_iter()
+            .map(|q| Solution::evaluate(&self.chain, q, &req.target, req.mask))
             .collect()
     }
 }
@@ -119,17 +124,10 @@ impl Solver for NeuralGa {
 
     fn solve(&self, req: &SolveRequest) -> SolveResult {
         let start = Instant::now();
-        let half = self.ga.config.population / 2;
-        // A generator gives many distinct seeds; a single-solution network's answer is repeated
-        // (mutation spreads the copies around it).
-        let seeds: Vec<Vec<f64>> = self
-            .neural
-            .candidates(&SolveRequest { samples: half, ..req.clone() })
-            .into_iter()
-            .map(|s| s.joints)
-            .cycle()
-            .take(half)
-            .collect();
+        // A generator gives many distinct seeds, a single-solution network one
+        // (the GA repeats it to fill half its population; mutation spreads the copies).
+        let samples = self.ga.config.population / 2;
+        let seeds = self.neural.configurations(&SolveRequest { samples, ..req.clone() });
         let budget = req.budget.saturating_sub(start.elapsed());
         let (mut result, _) = self.ga.solve_seeded(&SolveRequest { budget, ..req.clone() }, &seeds);
         result.time = start.elapsed();
