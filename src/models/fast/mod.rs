@@ -2,10 +2,11 @@
 //! burn module (see `from_burn`) into reused buffers; no autodiff, no tensor
 //! bookkeeping, no allocation per call once warm.
 //!
-//! * Below [`GEMM_MIN_ROWS`] rows each layer is a register-blocked
-//!   matrix-vector product over panel-packed weights (see `pack`): 64 outputs
-//!   in eight accumulators per pass over the inputs, so the weights stream
-//!   through once, in order, and the FMA latency stays hidden.
+//! * Below [`GEMM_MIN_ROWS`] rows each row runs through the network alone,
+//!   every layer a register-blocked matrix-vector product over panel-packed
+//!   weights (see `pack`): 64 outputs in eight accumulators per pass over the
+//!   inputs (narrower panels: several accumulator sets taking turns), so the
+//!   weights stream through once, in order, and the FMA latency stays hidden.
 //! * From [`GEMM_MIN_ROWS`] rows on, `matrixmultiply::sgemm` (weights
 //!   unpacked to row-major f32 into a reused buffer, a pass that costs a few
 //!   percent of the product); int8 runs one row at a time at any batch size.
