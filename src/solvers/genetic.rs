@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-use super::{Solution, SolveRequest, SolveResult, Solver, pose_errors};
+use super::{Solution, SolveRequest, SolveResult, Solver, combined_error, pose_errors};
 use crate::kinematics::Chain;
 
 #[derive(Debug, Clone)]
@@ -73,7 +73,7 @@ impl GeneticSolver {
             genes,
             position_error_mm,
             orientation_error_deg,
-            fitness: position_error_mm + orientation_error_deg,
+            fitness: combined_error(position_error_mm, orientation_error_deg),
         }
     }
 

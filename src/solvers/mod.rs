@@ -166,7 +166,13 @@ impl SolveResult {
 
 /// Ranking of solutions: 1 mm counts as much as 1°.
 fn score(s: &Solution) -> f64 {
-    s.position_error_mm + s.orientation_error_deg
+    combined_error(s.position_error_mm, s.orientation_error_deg)
+}
+
+/// Position (mm) and orientation (°) error as one figure, 1 mm = 1°: the
+/// ranking of solutions and the GA's fitness.
+fn combined_error(position_mm: f64, orientation_deg: f64) -> f64 {
+    position_mm + orientation_deg
 }
 
 /// An IK solver for one chain.

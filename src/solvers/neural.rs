@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{GeneticSolver, NumericSolver, Solution, SolveRequest, SolveResult, Solver};
+use super::{GeneticSolver, NumericSolver, Solution, SolveRequest, SolveResult, Solver, score};
 use crate::kinematics::{Chain, Pose};
 use crate::models::{LoadedModel, Precision};
 
@@ -86,11 +86,8 @@ impl Solver for NeuralNumeric {
 
     fn solve(&self, req: &SolveRequest) -> SolveResult {
         let start = Instant::now();
-        let mut candidates = self.neural.candidates(req);
-        candidates.sort_by(|a, b| {
-            (a.position_error_mm + a.orientation_error_deg).total_cmp(&(b.position_error_mm + b.orientation_error_deg))
-        });
-        let seed = candidates.first().map(|s| s.joints.clone()).or_else(|| req.seed.clone());
+        let best = self.neural.candidates(req).into_iter().min_by(|a, b| score(a).total_cmp(&score(b)));
+        let seed = best.map(|s| s.joints).or_else(|| req.seed.clone());
         let budget = req.budget.saturating_sub(start.elapsed());
         let mut result = self.numeric.solve(&SolveRequest { seed, budget, samples: 1, ..req.clone() });
         result.time = start.elapsed();

@@ -184,26 +184,23 @@ mod avx2 {
             #[target_feature(enable = "avx2,fma,f16c")]
             unsafe fn $panel<const K: usize, const U: usize>(x: &[f32], w: *const $t, y: *mut f32) {
                 let mut acc = [[_mm256_setzero_ps(); K]; U];
-                let turns = x.len() / U;
-                for t in 0..turns {
-                    for (u, set) in acc.iter_mut().enumerate() {
-                        let i = t * U + u;
-                        let xb = _mm256_set1_ps(x[i]);
-                        // SAFETY: the caller passes a panel of inputs × 8K weights.
-                        let row = unsafe { w.add(i * 8 * K) };
-                        for (k, a) in set.iter_mut().enumerate() {
-                            let $p = unsafe { row.add(8 * k) };
-                            *a = _mm256_fmadd_ps(xb, unsafe { $load }, *a);
-                        }
-                    }
-                }
-                for i in turns * U..x.len() {
+                let step = |set: &mut [__m256; K], i: usize| {
                     let xb = _mm256_set1_ps(x[i]);
+                    // SAFETY: the caller passes a panel of inputs × 8K weights.
                     let row = unsafe { w.add(i * 8 * K) };
-                    for (k, a) in acc[0].iter_mut().enumerate() {
+                    for (k, a) in set.iter_mut().enumerate() {
                         let $p = unsafe { row.add(8 * k) };
                         *a = _mm256_fmadd_ps(xb, unsafe { $load }, *a);
                     }
+                };
+                let turns = x.len() / U;
+                for t in 0..turns {
+                    for (u, set) in acc.iter_mut().enumerate() {
+                        step(set, t * U + u);
+                    }
+                }
+                for i in turns * U..x.len() {
+                    step(&mut acc[0], i);
                 }
                 for k in 0..K {
                     let sum = acc.iter().skip(1).fold(acc[0][k], |s, set| _mm256_add_ps(s, set[k]));

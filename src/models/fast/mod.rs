@@ -86,15 +86,30 @@ pub enum Skip {
 }
 
 /// A dense layer in plain form: `y = act(x · W + b [+ kept input])`, with
-/// `W` row-major `[inputs, outputs]`.
+/// `W` row-major `[inputs, outputs]`. Inside the fast path the same layer
+/// holds its weights as the kernels read them (`Dense`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct DenseLayer {
-    pub weights: Vec<f32>,
+pub struct DenseLayer<W = Vec<f32>> {
+    pub weights: W,
     pub bias: Vec<f32>,
     pub inputs: usize,
     pub outputs: usize,
     pub activation: Activation,
     pub skip: Skip,
+}
+
+impl<W> DenseLayer<W> {
+    /// The same layer with its weights stored as `weights`.
+    fn with_weights<V>(&self, weights: V) -> DenseLayer<V> {
+        DenseLayer {
+            weights,
+            bias: self.bias.clone(),
+            inputs: self.inputs,
+            outputs: self.outputs,
+            activation: self.activation,
+            skip: self.skip,
+        }
+    }
 }
 
 /// A layer's weights as the kernels read them (see `pack`).
@@ -115,18 +130,9 @@ struct Quantized {
     /// Per padded output, the sum of its quantised weights: activations are
     /// stored as `q + 128`, and `128 · sum` takes the offset back out.
     column_sums: Vec<i32>,
-    padded_inputs: usize,
 }
 
-#[derive(Debug, Clone)]
-struct Dense {
-    weights: Weights,
-    bias: Vec<f32>,
-    inputs: usize,
-    outputs: usize,
-    activation: Activation,
-    skip: Skip,
-}
+type Dense = DenseLayer<Weights>;
 
 /// A network ready for fast CPU inference.
 #[derive(Debug, Clone)]
@@ -174,6 +180,9 @@ impl FastMlp {
 
     /// A network from plain layers; refuses layers that do not chain.
     pub fn from_layers(layers: &[DenseLayer], precision: Precision) -> Result<Self, String> {
+        if layers.is_empty() {
+            return Err("no layers".into());
+        }
         let mut kept_width = None;
         for (k, layer) in layers.iter().enumerate() {
             if layer.weights.len() != layer.inputs * layer.outputs || layer.bias.len() != layer.outputs {
@@ -188,9 +197,6 @@ impl FastMlp {
                 Skip::Add if kept_width == Some(layer.outputs) => kept_width = None,
                 Skip::Add => return Err(format!("layer {k} adds a kept input it has no match for")),
             }
-        }
-        if layers.is_empty() {
-            return Err("no layers".into());
         }
         Ok(Self { layers: layers.iter().map(|l| Dense::new(l, precision)).collect(), precision })
     }
@@ -268,35 +274,20 @@ const GEMM_MIN_ROWS: usize = 8;
 
 impl Dense {
     fn new(layer: &DenseLayer, precision: Precision) -> Self {
-        let weights = match precision {
+        layer.with_weights(match precision {
             Precision::F32 => Weights::F32(pack::pack(&layer.weights, layer.outputs)),
             Precision::F16 => {
                 let bits: Vec<u16> = layer.weights.iter().map(|&v| half::f16::from_f32(v).to_bits()).collect();
                 Weights::F16(pack::pack(&bits, layer.outputs))
             }
             Precision::Int8 => Weights::Int8(Quantized::new(layer)),
-        };
-        Self {
-            weights,
-            bias: layer.bias.clone(),
-            inputs: layer.inputs,
-            outputs: layer.outputs,
-            activation: layer.activation,
-            skip: layer.skip,
-        }
+        })
     }
 
     fn plain(&self) -> DenseLayer {
         let mut weights = Vec::new();
         self.widen_row_major(&mut weights);
-        DenseLayer {
-            weights,
-            bias: self.bias.clone(),
-            inputs: self.inputs,
-            outputs: self.outputs,
-            activation: self.activation,
-            skip: self.skip,
-        }
+        self.with_weights(weights)
     }
 
     /// The weights as row-major f32 `[inputs, outputs]` in `out`.
@@ -384,12 +375,7 @@ impl Quantized {
         for row in quantized.chunks_exact(outputs) {
             column_sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v as i32);
         }
-        Self {
-            values: pack::pack_quads(&quantized, inputs, outputs),
-            scales,
-            column_sums,
-            padded_inputs: inputs.next_multiple_of(pack::QUAD),
-        }
+        Self { values: pack::pack_quads(&quantized, inputs, outputs), scales, column_sums }
     }
 
     /// `y = x · W` for one row: `x` quantised to `q = round(x / s)`, `|q| ≤ 127`
@@ -397,7 +383,7 @@ impl Quantized {
     /// each sum scaled back by `s` and the output's weight scale.
     fn gemv(&self, x: &[f32], y: &mut [f32], work: &mut Work) {
         let step = kernels::quantize(x, &mut work.quantized);
-        work.quantized.resize(self.padded_inputs, 128);
+        work.quantized.resize(x.len().next_multiple_of(pack::QUAD), 128);
         work.sums.clear();
         work.sums.resize(self.column_sums.len(), 0);
         kernels::dot_quads(&work.quantized, &self.values, &mut work.sums);
