@@ -53,6 +53,16 @@ impl Samples {
         })
     }
 
+    /// Sample `i` as plain rows for the fast path: encoded pose (7 values),
+    /// target position (3) and row-major target rotation (9).
+    pub fn row(&self, i: usize) -> (&[f32], &[f32], &[f32]) {
+        (
+            &self.inputs[i * POSE_INPUT..(i + 1) * POSE_INPUT],
+            &self.positions[i * 3..i * 3 + 3],
+            &self.rotations[i * 9..i * 9 + 9],
+        )
+    }
+
     /// The rows `indices`, in that order, as tensors on `device`.
     pub fn gather(&self, indices: &[usize], device: &Device) -> Batch {
         let rows = indices.len();

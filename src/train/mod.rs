@@ -8,6 +8,7 @@
 mod batches;
 mod config;
 mod events;
+pub mod fast;
 pub mod losses;
 mod trainer;
 
