@@ -25,7 +25,7 @@ use ik_studio::models::{
 };
 use ik_studio::robots::{self, Robot};
 use ik_studio::train::LossConfig;
-use ik_studio::train::fast::{ChainGrad, FastBatch, FastTrainer, Threading};
+use ik_studio::train::fast::{ChainGrad, FastBatch, FastTrainer, StepProfile, Threading};
 use ik_studio::train::losses::{position_loss, rotation_loss};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -269,6 +269,36 @@ fn side_by_side(s: &Setup) {
     }
     if let Err(why) = &torch {
         println!("(no PyTorch reference: {why})");
+    }
+    profile(s);
+}
+
+/// Where a fast step's time goes, per thread count.
+fn profile(s: &Setup) {
+    let flops = s.fast(Threading::default()).product_flops_per_sample() * BATCH as f64;
+    println!("\nfast step, ms per step by phase (100 steps after 10), and the dense products' GFLOP/s");
+    let head = ["threads", "forward", "fk+loss", "backward", "adam", "total", "dense GFLOP/s"];
+    println!(
+        "{:>7} {:>8} {:>8} {:>9} {:>7} {:>7} {:>14}",
+        head[0], head[1], head[2], head[3], head[4], head[5], head[6]
+    );
+    for threads in THREADS {
+        let mut fast = s.fast(Threading::default());
+        let mut profile = StepProfile::default();
+        pool(threads).install(|| {
+            for k in 0..110 {
+                if k == 10 {
+                    profile = StepProfile::default();
+                }
+                fast.profiled_step(&s.data.batch(k), LEARNING_RATE, &mut profile).expect("a valid batch");
+            }
+        });
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3 / profile.steps as f64;
+        let (forward, fk, backward, adam) =
+            (ms(profile.forward), ms(profile.fk_and_losses), ms(profile.backward), ms(profile.adam));
+        let gflops = flops / ((forward + backward) * 1e-3) * 1e-9;
+        let total = forward + fk + backward + adam;
+        println!("{threads:>7} {forward:>8.2} {fk:>8.2} {backward:>9.2} {adam:>7.2} {total:>7.2} {gflops:>14.1}");
     }
 }
 

@@ -21,6 +21,8 @@ mod dense;
 mod fk_grad;
 mod loss;
 
+use std::time::{Duration, Instant};
+
 use burn::module::Param;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
@@ -67,6 +69,19 @@ pub struct FastTrainer {
     threading: Threading,
     cache: Cache,
     scratch: Scratch,
+}
+
+/// Where the time of [`FastTrainer::profiled_step`]s went, summed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StepProfile {
+    pub steps: usize,
+    /// Dense layers forward (products, bias, activations and their slopes).
+    pub forward: Duration,
+    /// Decoding, FK and loss terms with their gradients.
+    pub fk_and_losses: Duration,
+    /// Dense layers backward (`dW`, `db`, `dX`).
+    pub backward: Duration,
+    pub adam: Duration,
 }
 
 /// Per-step buffers, reused.
@@ -179,19 +194,53 @@ impl FastTrainer {
     /// [`FastTrainer::apply_gradients`]. A non-finite loss is returned as it
     /// is (the caller decides whether to step).
     pub fn loss_and_gradients(&mut self, batch: &FastBatch<'_>) -> Result<LossParts, TrainError> {
+        self.timed_loss_and_gradients(batch, &mut StepProfile::default())
+    }
+
+    fn timed_loss_and_gradients(
+        &mut self,
+        batch: &FastBatch<'_>,
+        profile: &mut StepProfile,
+    ) -> Result<LossParts, TrainError> {
         let rows = self.check(batch)?;
         let threads = rayon::current_num_threads();
+        let started = Instant::now();
         dense::forward(&self.layers, batch.inputs, rows, &mut self.cache, threads, self.threading);
+        profile.forward += started.elapsed();
+        let started = Instant::now();
         let parts = self.losses(batch, rows);
-        dense::backward(
-            &self.layers,
-            &mut self.cache,
-            &self.scratch.grad_output_f32,
-            &mut self.grads,
-            threads,
-            self.threading,
-        );
+        profile.fk_and_losses += started.elapsed();
+        let started = Instant::now();
+        let output_grad = &self.scratch.grad_output_f32;
+        dense::backward(&self.layers, &mut self.cache, output_grad, &mut self.grads, threads, self.threading);
+        profile.backward += started.elapsed();
         Ok(parts)
+    }
+
+    /// [`FastTrainer::step`], adding the time of each phase to `profile`.
+    pub fn profiled_step(
+        &mut self,
+        batch: &FastBatch<'_>,
+        lr: f64,
+        profile: &mut StepProfile,
+    ) -> Result<LossParts, TrainError> {
+        let parts = self.timed_loss_and_gradients(batch, profile)?;
+        let started = Instant::now();
+        self.apply_gradients(lr);
+        profile.adam += started.elapsed();
+        profile.steps += 1;
+        Ok(parts)
+    }
+
+    /// Floating-point operations of the dense products per sample and step:
+    /// `2 · in · out` each for the forward product, `dW` and (past the first
+    /// layer) `dX`.
+    pub fn product_flops_per_sample(&self) -> f64 {
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(l, layer)| (2 * layer.inputs * layer.outputs * if l == 0 { 2 } else { 3 }) as f64)
+            .sum()
     }
 
     /// One Adam step with the gradients of the last [`FastTrainer::loss_and_gradients`].
