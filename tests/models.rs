@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
+use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
 use ik_studio::data::{self, Dataset, SampleConfig};
 use ik_studio::kinematics::Pose;
@@ -284,6 +285,7 @@ fn the_variance_loss_spreads_the_generator_over_the_nullspace() {
         config.architecture = Some(tiny_cycleik(8, 4));
         (config.epochs, config.batch_size, config.learning_rate) = (40, 64, 3e-3);
         config.loss.variance_weight = variance_weight;
+        config.loss.diversity = train::DiversityLoss::PaperVariance;
         config.loss.variance_batch = Some(32);
         let (outcome, _) = run(&nicol, &data, config, None);
         outcome.unwrap().loaded_model().unwrap()
@@ -345,6 +347,12 @@ fn cancelling_stops_the_run_cleanly() {
     assert_eq!(outcome.history.stop, Some(StopReason::Cancelled));
 }
 
+/// The weights file a checkpoint's card names.
+fn weights_file(dir: &Path) -> String {
+    let card: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("card.json")).unwrap()).unwrap();
+    card["weights"]["file"].as_str().unwrap().to_string()
+}
+
 fn train_into(robot: &Robot, model: ModelKind, architecture: Architecture, out: &Path) -> TrainOutcome {
     let data = Arc::new(dataset(robot, 300, 6));
     let mut config = TrainConfig::new(model, Preset::Compact).unwrap();
@@ -395,10 +403,11 @@ fn corrupt_or_mismatched_checkpoints_are_refused() {
     let nicol = robots::builtin("nicol-right").unwrap();
     let good = dir.path().join("good");
     train_into(&nicol, ModelKind::CycleikMlp, tiny_cycleik(8, 0), &good);
+    let weights = weights_file(&good);
     let copy = |name: &str| {
         let to = dir.path().join(name);
         std::fs::create_dir_all(&to).unwrap();
-        for f in ["card.json", "weights.bpk", "history.json"] {
+        for f in ["card.json", weights.as_str(), "history.json"] {
             std::fs::copy(good.join(f), to.join(f)).unwrap();
         }
         to
@@ -406,15 +415,15 @@ fn corrupt_or_mismatched_checkpoints_are_refused() {
 
     // One flipped byte in the weights.
     let flipped = copy("flipped");
-    let mut bytes = std::fs::read(flipped.join("weights.bpk")).unwrap();
+    let mut bytes = std::fs::read(flipped.join(&weights)).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x40;
-    std::fs::write(flipped.join("weights.bpk"), &bytes).unwrap();
+    std::fs::write(flipped.join(&weights), &bytes).unwrap();
     assert!(matches!(LoadedModel::load(&flipped), Err(ModelError::CorruptWeights { .. })));
 
     // Truncated weights.
     let truncated = copy("truncated");
-    std::fs::write(truncated.join("weights.bpk"), &bytes[..100]).unwrap();
+    std::fs::write(truncated.join(&weights), &bytes[..100]).unwrap();
     assert!(matches!(LoadedModel::load(&truncated), Err(ModelError::CorruptWeights { .. })));
 
     // Garbage card, missing card, missing weights.
@@ -423,7 +432,7 @@ fn corrupt_or_mismatched_checkpoints_are_refused() {
     assert!(matches!(LoadedModel::load(&garbage), Err(ModelError::CorruptCard { .. })));
     assert!(matches!(LoadedModel::load(&dir.path().join("nothing")), Err(ModelError::NotACheckpoint { .. })));
     let no_weights = copy("no-weights");
-    std::fs::remove_file(no_weights.join("weights.bpk")).unwrap();
+    std::fs::remove_file(no_weights.join(&weights)).unwrap();
     assert!(matches!(LoadedModel::load(&no_weights), Err(ModelError::NotACheckpoint { .. })));
 
     // Another robot's chain.
@@ -564,4 +573,189 @@ fn training_goes_on_from_a_checkpoint() {
     let (_, fresh_first) = generator(None);
     assert_eq!(seeded.card.architecture, tiny_cycleik(4, 8));
     assert!(seeded_first < 0.5 * fresh_first, "seeded generator at {seeded_first}, fresh at {fresh_first}");
+}
+
+/// Multiplies every parameter by a factor (NaN poisons them).
+struct Scale(f32);
+
+impl burn::module::ModuleMapper for Scale {
+    fn map_float<const D: usize>(
+        &mut self,
+        param: burn::module::Param<Tensor<D>>,
+    ) -> burn::module::Param<Tensor<D>> {
+        param.map(|t| t.mul_scalar(self.0))
+    }
+}
+
+#[test]
+fn a_checkpoint_reads_only_regular_files_inside_its_folder_and_refuses_nan_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let nicol = robots::builtin("nicol-right").unwrap();
+    let good = dir.path().join("good");
+    let outcome = train_into(&nicol, ModelKind::CycleikMlp, tiny_cycleik(8, 0), &good);
+    let card: serde_json::Value = serde_json::from_slice(&std::fs::read(good.join("card.json")).unwrap()).unwrap();
+    let weights = weights_file(&good);
+    let with_card = |name: &str, edit: &dyn Fn(&mut serde_json::Value)| {
+        let to = dir.path().join(name);
+        std::fs::create_dir_all(&to).unwrap();
+        std::fs::copy(good.join(&weights), to.join(&weights)).unwrap();
+        let mut card = card.clone();
+        edit(&mut card);
+        std::fs::write(to.join("card.json"), serde_json::to_vec(&card).unwrap()).unwrap();
+        to
+    };
+    let outside = dir.path().join("outside.bpk");
+    std::fs::copy(good.join(&weights), &outside).unwrap();
+    for name in [outside.display().to_string(), "../outside.bpk".into(), "sub/w.bpk".into(), "..".into(), "".into()] {
+        let folder = with_card("escape", &|c| c["weights"]["file"] = serde_json::json!(name));
+        let err = LoadedModel::load(&folder).unwrap_err();
+        assert!(matches!(err, ModelError::CorruptCard { .. }), "{name}: {err}");
+    }
+    // A link to a file elsewhere, a pipe (would block) and a device (endless) are refused unread.
+    let linked = with_card("linked", &|_| {});
+    std::fs::remove_file(linked.join(&weights)).unwrap();
+    std::os::unix::fs::symlink(&outside, linked.join(&weights)).unwrap();
+    assert!(matches!(LoadedModel::load(&linked), Err(ModelError::CorruptWeights { .. })));
+    let piped = with_card("piped", &|_| {});
+    std::fs::remove_file(piped.join(&weights)).unwrap();
+    assert!(Command::new("mkfifo").arg(piped.join(&weights)).status().unwrap().success());
+    assert!(matches!(LoadedModel::load(&piped), Err(ModelError::CorruptWeights { .. })));
+    let card_link = with_card("card-link", &|_| {});
+    std::fs::remove_file(card_link.join("card.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", card_link.join("card.json")).unwrap();
+    assert!(matches!(LoadedModel::load(&card_link), Err(ModelError::CorruptCard { .. })));
+
+    // Output ranges that run backwards or are not finite are refused, not clamped into a panic.
+    let backwards = with_card("backwards", &|c| {
+        c["io"]["output"]["lower"][0] = serde_json::json!(3.0);
+        c["io"]["output"]["upper"][0] = serde_json::json!(-3.0);
+    });
+    assert!(matches!(LoadedModel::load(&backwards), Err(ModelError::CorruptCard { .. })));
+    let empty = with_card("empty", &|c| c["io"]["input"]["max"][1] = c["io"]["input"]["min"][1].clone());
+    assert!(matches!(LoadedModel::load(&empty), Err(ModelError::CorruptCard { .. })));
+
+    // NaN weights with a matching card and CRC still do not load.
+    let poisoned = dir.path().join("poisoned");
+    let network = outcome.network.clone().map(&mut Scale(f32::NAN));
+    ik_studio::models::save_checkpoint(&poisoned, &outcome.card, &network, None::<&()>).unwrap();
+    let err = LoadedModel::load(&poisoned).unwrap_err();
+    assert!(matches!(err, ModelError::CorruptWeights { .. }) && err.to_string().contains("non-finite"), "{err}");
+}
+
+#[test]
+fn a_save_replaces_the_checkpoint_as_a_unit_and_removes_leftovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let omx = robots::builtin("omx").unwrap();
+    let out = dir.path().join("ckpt");
+    let first = train_into(&omx, ModelKind::CycleikMlp, tiny_cycleik(4, 0), &out);
+    let first_weights = weights_file(&out);
+    // Leftovers of a killed save: a temporary file and weights no card names.
+    std::fs::write(out.join(".card.json.tmp-4242"), b"half a card").unwrap();
+    std::fs::write(out.join("weights-0badc0de.bpk"), b"half the weights").unwrap();
+    // The same card with other weights (halved).
+    let second_network = first.network.clone().map(&mut Scale(0.5));
+    ik_studio::models::save_checkpoint(&out, &first.card, &second_network, Some(&first.history)).unwrap();
+    let mut names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    let second_weights = weights_file(&out);
+    assert_ne!(first_weights, second_weights);
+    assert_eq!(names, vec!["card.json".to_string(), "history.json".into(), second_weights]);
+    let poses = some_poses(&omx, 5, 1);
+    let loaded = LoadedModel::load(&out).unwrap();
+    let second = LoadedModel::from_parts(first.card.clone(), second_network, out.clone()).unwrap();
+    assert_eq!(loaded.infer(&poses, 1).unwrap(), second.infer(&poses, 1).unwrap());
+    assert_ne!(loaded.infer(&poses, 1).unwrap(), first.loaded_model().unwrap().infer(&poses, 1).unwrap());
+}
+
+#[test]
+fn divergence_that_stays_finite_is_caught_and_never_overwrites_a_good_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let omx = robots::builtin("omx").unwrap();
+    let data = Arc::new(dataset(&omx, 600, 3));
+    let out = dir.path().join("ckpt");
+    let architecture = Architecture::IknetOriginal(IknetOriginalConfig::new(4).with_hidden(vec![64, 64]));
+    train_into(&omx, ModelKind::IknetOriginal, architecture.clone(), &out);
+    let before: Vec<(String, Vec<u8>)> = ["card.json", weights_file(&out).as_str()]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read(out.join(f)).unwrap()))
+        .collect();
+
+    // IKNet at a learning rate of 10: the loss grows to ~1e27 and stays finite.
+    let mut config = TrainConfig::new(ModelKind::IknetOriginal, Preset::Compact).unwrap();
+    config.architecture = Some(architecture);
+    (config.epochs, config.batch_size, config.learning_rate) = (4, 32, 10.0);
+    let (outcome, events) = run(&omx, &data, config, Some(&out));
+    assert!(matches!(outcome, Err(TrainError::Diverged { restarts: 2, .. })), "{:?}", outcome.err());
+    assert!(events.iter().any(|e| matches!(e, TrainEvent::Restart(_))));
+    for (file, bytes) in &before {
+        assert_eq!(&std::fs::read(out.join(file)).unwrap(), bytes, "{file} changed");
+    }
+
+    // CycleIK at 1e6: outputs saturate, the loss never becomes infinite.
+    let mut config = TrainConfig::new(ModelKind::CycleikMlp, Preset::Compact).unwrap();
+    config.architecture = Some(tiny_cycleik(4, 0));
+    (config.epochs, config.batch_size, config.learning_rate) = (4, 32, 1e6);
+    let (outcome, _) = run(&omx, &data, config, None);
+    assert!(matches!(outcome, Err(TrainError::Diverged { .. })), "{:?}", outcome.map(|o| o.summary));
+}
+
+/// The spread hinge raises the generator's spread while the pose error stays
+/// close to a generator trained without any spread term.
+#[test]
+fn the_spread_hinge_spreads_the_generator_without_losing_the_pose() {
+    let nicol = robots::builtin("nicol-right").unwrap();
+    let data = Arc::new(dataset(&nicol, 1_200, 9));
+    let trained = |variance_weight: f64| {
+        let mut config = TrainConfig::new(ModelKind::CycleikGan, Preset::Compact).unwrap();
+        config.architecture = Some(tiny_cycleik(8, 4));
+        (config.epochs, config.batch_size, config.learning_rate) = (40, 64, 3e-3);
+        config.loss.variance_weight = variance_weight;
+        config.loss.diversity = train::DiversityLoss::SpreadHinge { target_std: 0.3 };
+        config.loss.variance_batch = Some(32);
+        let (outcome, _) = run(&nicol, &data, config, None);
+        let outcome = outcome.unwrap();
+        let error_mm = outcome.summary.best.unwrap().position_mm;
+        (outcome.loaded_model().unwrap(), error_mm)
+    };
+    let poses = some_poses(&nicol, 8, 2);
+    let ((hinged, hinged_mm), (plain, plain_mm)) = (trained(100.0), trained(0.0));
+    let (with, without) = (spread(&hinged, &poses, 64), spread(&plain, &poses, 64));
+    assert!(with > 3.0 * without && with > 0.1, "spread with the hinge {with} rad, without {without} rad");
+    assert!(hinged_mm < 1.5 * plain_mm + 5.0, "pose error with the hinge {hinged_mm} mm, without {plain_mm} mm");
+}
+
+/// SIGKILL at random moments of a `train` that saves after every epoch: the
+/// folder always holds a whole checkpoint once it has held one.
+#[test]
+fn a_killed_train_never_leaves_a_broken_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_path = dir.path().join("omx.ikd");
+    let out = dir.path().join("ckpt");
+    let omx = robots::builtin("omx").unwrap();
+    data::write_dataset(&dataset(&omx, 400, 2), &data_path).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let mut saved_once = false;
+    for _ in 0..12 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ik-studio"))
+            .args(["train", "--robot", "omx", "--model", "iknet-original", "--data"])
+            .arg(&data_path)
+            .args(["--epochs", "1000", "--max-steps-per-epoch", "2", "--batch", "32", "--lr", "1e-3", "--out"])
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(rng.random_range(100..1_500)));
+        child.kill().unwrap(); // SIGKILL on Unix
+        child.wait().unwrap();
+        if out.join("card.json").exists() {
+            saved_once = true;
+        }
+        if saved_once {
+            let loaded = LoadedModel::load_for(&out, "omx", &omx.chain);
+            assert!(loaded.is_ok(), "after a kill: {}", loaded.err().unwrap());
+        }
+    }
+    assert!(saved_once, "no run lived long enough to save");
 }

@@ -99,12 +99,17 @@ impl Architecture {
         }
     }
 
-    /// Refuses sizes that cannot build a network (zero widths, tanh count out of range).
+    /// Refuses sizes that cannot build a network (zero or absurd widths, tanh
+    /// count out of range): a card is untrusted input.
     pub fn validate(&self) -> Result<(), ModelError> {
+        const MAX_WIDTH: usize = 32_768;
+        const MAX_LAYERS: usize = 64;
         let invalid = |what: String| Err(ModelError::InvalidArchitecture(what));
         let positive = |name: &str, widths: &[usize]| -> Result<(), ModelError> {
-            if widths.contains(&0) {
-                return Err(ModelError::InvalidArchitecture(format!("{name} has a layer of width 0: {widths:?}")));
+            if widths.contains(&0) || widths.iter().any(|&w| w > MAX_WIDTH) || widths.len() > MAX_LAYERS {
+                return Err(ModelError::InvalidArchitecture(format!(
+                    "{name} must have at most {MAX_LAYERS} layers of width 1..={MAX_WIDTH}: {widths:?}"
+                )));
             }
             Ok(())
         };

@@ -161,6 +161,7 @@ impl ModelCard {
         {
             return bad(format!("output mapping for {} joints, the chain has {dof}", lower.len()));
         }
+        self.io.check_ranges().map_err(ModelError::InvalidArchitecture)?;
         if self.model.is_supervised() != matches!(self.io.output, super::OutputDecoding::Raw) {
             return bad(format!("{} does not use this output mapping", self.model));
         }

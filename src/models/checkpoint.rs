@@ -4,10 +4,10 @@
 //! first and the card last; the card carries the weights' size and CRC-32, so
 //! a folder caught between two saves is refused on load rather than used.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
@@ -25,6 +25,12 @@ pub const HISTORY_FILE: &str = "history.json";
 
 /// Writes `network` with its card (and the training history, when given) into
 /// the folder `dir`, creating it. Returns the card as written.
+///
+/// The card is the single commit point of a save: the weights go to a new
+/// file named after their CRC (`weights-<crc>.bpk`), the card naming it is
+/// renamed into place, and only then are the files of the previous save
+/// removed. A kill at any moment leaves the old checkpoint or the new one,
+/// whole; leftovers of a killed save are removed by the next one.
 pub fn save_checkpoint(
     dir: &Path,
     card: &ModelCard,
@@ -38,21 +44,36 @@ pub fn save_checkpoint(
         .into_record()
         .into_bytes()
         .map_err(|e| ModelError::CorruptWeights { path: dir.join(WEIGHTS_FILE), reason: e.to_string() })?;
-    let weights_path = dir.join(WEIGHTS_FILE);
+    let crc32 = format!("{:08x}", crc32fast::hash(&bytes));
+    let file = format!("weights-{crc32}.bpk");
+    let weights_path = dir.join(&file);
     write_atomically(&weights_path, |w| w.write_all(&bytes)).map_err(ModelError::io(&weights_path))?;
 
+    let mut card = card.clone();
+    card.weights = Some(WeightsCard { file, format: "burnpack".to_string(), bytes: bytes.len() as u64, crc32 });
+    write_json(&dir.join(CARD_FILE), &card)?;
     if let Some(history) = history {
         write_json(&dir.join(HISTORY_FILE), history)?;
     }
-    let mut card = card.clone();
-    card.weights = Some(WeightsCard {
-        file: WEIGHTS_FILE.to_string(),
-        format: "burnpack".to_string(),
-        bytes: bytes.len() as u64,
-        crc32: format!("{:08x}", crc32fast::hash(&bytes)),
-    });
-    write_json(&dir.join(CARD_FILE), &card)?;
+    remove_superseded_files(dir, &card);
     Ok(card)
+}
+
+/// Weights files the card no longer names and temporary files of killed
+/// saves. Best effort: a file that cannot be removed costs only disk space.
+fn remove_superseded_files(dir: &Path, card: &ModelCard) {
+    let current = card.weights.as_ref().map(|w| w.file.as_str());
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let old_weights = name.starts_with("weights") && name.ends_with(".bpk") && Some(name.as_ref()) != current;
+        // `write_atomically` names its temporary files `.<name>.tmp-<pid>`.
+        let temporary = name.starts_with('.') && name.contains(".tmp-");
+        if old_weights || temporary {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn write_json(path: &Path, value: &impl Serialize) -> Result<(), ModelError> {
@@ -85,8 +106,8 @@ pub fn read_checkpoint(path: &Path, device: &Device) -> Result<(ModelCard, Netwo
         path: dir.join(CARD_FILE),
         reason: "it names no weights file".into(),
     })?;
+    let bytes = read_weights(&dir, weights)?;
     let weights_path = dir.join(&weights.file);
-    let bytes = read_weights(&weights_path, weights)?;
     let network = card.architecture.init(device);
     // burnpack parsing trusts its input more than a loader should: a file
     // that passed the CRC but still trips it must be an error, not a crash.
@@ -109,6 +130,7 @@ pub fn read_checkpoint(path: &Path, device: &Device) -> Result<(ModelCard, Netwo
             reason: format!("{count} parameters, the card says {}", card.parameter_count),
         });
     }
+    check_finite(&network, &weights_path)?;
     Ok((card, network))
 }
 
@@ -297,14 +319,23 @@ pub fn read_checkpoint_card(path: &Path) -> Result<ModelCard, ModelError> {
 }
 
 fn read_card(dir: &Path) -> Result<ModelCard, ModelError> {
+    /// Far above any real card (the paper's widths take a few kB).
+    const MAX_CARD_BYTES: u64 = 4 << 20;
     let path = dir.join(CARD_FILE);
-    let text = match std::fs::read(&path) {
-        Ok(text) => text,
+    let corrupt = |reason: &str| ModelError::CorruptCard { path: path.clone(), reason: reason.into() };
+    match std::fs::symlink_metadata(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(ModelError::NotACheckpoint { path: dir.to_path_buf(), file: CARD_FILE });
         }
         Err(e) => return Err(ModelError::Io { path, source: e }),
-    };
+        Ok(m) if !m.file_type().is_file() => return Err(corrupt("not a regular file")),
+        Ok(m) if m.len() > MAX_CARD_BYTES => return Err(corrupt("larger than 4 MiB")),
+        Ok(_) => {}
+    }
+    let mut text = Vec::new();
+    std::fs::File::open(&path)
+        .and_then(|f| f.take(MAX_CARD_BYTES).read_to_end(&mut text))
+        .map_err(|e| ModelError::Io { path: path.clone(), source: e })?;
     // The version first, so a newer card says so instead of failing to parse.
     let value: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|e| ModelError::CorruptCard { path: path.clone(), reason: e.to_string() })?;
@@ -318,24 +349,36 @@ fn read_card(dir: &Path) -> Result<ModelCard, ModelError> {
     Ok(card)
 }
 
-fn read_weights(path: &Path, expected: &WeightsCard) -> Result<Vec<u8>, ModelError> {
-    if expected.format != "burnpack" {
-        return Err(ModelError::CorruptWeights {
-            path: path.into(),
-            reason: format!("unknown format '{}'", expected.format),
-        });
+/// The weights file named by the card, read from inside `dir` only: a plain
+/// file name, a regular file (no link, device or pipe), of the size the card
+/// gives, checked against its CRC.
+fn read_weights(dir: &Path, expected: &WeightsCard) -> Result<Vec<u8>, ModelError> {
+    let path = dir.join(&expected.file);
+    let corrupt = |reason: String| ModelError::CorruptCard { path: dir.join(CARD_FILE), reason };
+    if !is_plain_file_name(&expected.file) {
+        return Err(corrupt(format!("weights file '{}' is not a file name inside the checkpoint", expected.file)));
     }
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
+    if expected.format != "burnpack" {
+        return Err(corrupt(format!("unknown weights format '{}'", expected.format)));
+    }
+    let metadata = match std::fs::symlink_metadata(&path) {
+        Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ModelError::NotACheckpoint {
-                path: path.parent().unwrap_or(path).to_path_buf(),
-                file: WEIGHTS_FILE,
-            });
+            return Err(ModelError::NotACheckpoint { path: dir.to_path_buf(), file: WEIGHTS_FILE });
         }
-        Err(e) => return Err(ModelError::Io { path: path.into(), source: e }),
+        Err(e) => return Err(ModelError::Io { path, source: e }),
     };
-    let corrupt = |reason: String| ModelError::CorruptWeights { path: path.into(), reason };
+    let corrupt = |reason: String| ModelError::CorruptWeights { path: path.clone(), reason };
+    if !metadata.file_type().is_file() {
+        return Err(corrupt("not a regular file (links, devices and pipes are refused)".into()));
+    }
+    if metadata.len() != expected.bytes {
+        return Err(corrupt(format!("{} bytes, the card says {}", metadata.len(), expected.bytes)));
+    }
+    let mut bytes = Vec::with_capacity(expected.bytes as usize);
+    std::fs::File::open(&path)
+        .and_then(|f| f.take(expected.bytes + 1).read_to_end(&mut bytes))
+        .map_err(|e| ModelError::Io { path: path.clone(), source: e })?;
     if bytes.len() as u64 != expected.bytes {
         return Err(corrupt(format!("{} bytes, the card says {}", bytes.len(), expected.bytes)));
     }
@@ -344,4 +387,31 @@ fn read_weights(path: &Path, expected: &WeightsCard) -> Result<Vec<u8>, ModelErr
         return Err(corrupt(format!("CRC-32 {crc}, the card says {}", expected.crc32)));
     }
     Ok(bytes)
+}
+
+/// One normal path component: no separators, no `.`/`..`, not absolute.
+fn is_plain_file_name(name: &str) -> bool {
+    let mut components = Path::new(name).components();
+    matches!((components.next(), components.next()), (Some(std::path::Component::Normal(_)), None))
+        && !name.contains(['/', '\\'])
+}
+
+/// Counts the non-finite values of a module's parameters.
+struct NonFiniteCount(usize);
+
+impl ModuleVisitor for NonFiniteCount {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        // `iter` converts from whatever element type the tensor holds.
+        self.0 += param.val().into_data().iter::<f64>().filter(|v| !v.is_finite()).count();
+    }
+}
+
+/// Refuses weights with NaN or infinite values (they would answer NaN joints).
+fn check_finite(network: &Network, path: &Path) -> Result<(), ModelError> {
+    let mut count = NonFiniteCount(0);
+    network.visit(&mut count);
+    match count.0 {
+        0 => Ok(()),
+        n => Err(ModelError::CorruptWeights { path: path.into(), reason: format!("{n} non-finite values") }),
+    }
 }

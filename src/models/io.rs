@@ -88,6 +88,25 @@ impl IoMapping {
         })
     }
 
+    /// Every range of the mapping is finite and ordered (an untrusted card
+    /// could otherwise divide by zero or clamp into an empty interval).
+    pub fn check_ranges(&self) -> Result<(), String> {
+        let ordered = |what: &str, lo: f64, hi: f64, strict: bool| {
+            let fine = lo.is_finite() && hi.is_finite() && (hi > lo || (!strict && hi == lo));
+            if fine { Ok(()) } else { Err(format!("{what} range [{lo}, {hi}] is not finite and ordered")) }
+        };
+        if let InputEncoding::WorkspaceBox { min, max } = &self.input {
+            (0..3).try_for_each(|i| ordered(&format!("input axis {i}"), min[i], max[i], true))?;
+        }
+        if let OutputDecoding::JointLimits { lower, upper } = &self.output {
+            lower.iter().zip(upper).enumerate().try_for_each(|(j, (&l, &u))| ordered(&format!("output {j}"), l, u, false))?;
+        }
+        match self.noise {
+            Some(n) => ordered("noise", n.low, n.high, true),
+            None => Ok(()),
+        }
+    }
+
     pub fn noise_dim(&self) -> usize {
         self.noise.map_or(0, |n| n.dim)
     }

@@ -29,6 +29,30 @@ pub enum RotationLoss {
     Geodesic,
 }
 
+/// The generator's spread term.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum DiversityLoss {
+    /// The CycleIK paper's `MSE(var(Θ) − var(Z))`: every joint is asked for
+    /// the noise's variance, also joints that cannot move for the pose.
+    PaperVariance,
+    /// A hinge on the root of the mean per-joint variance of the outputs ([-1, 1] units):
+    /// a push only while the spread is below `target_std`.
+    SpreadHinge { target_std: f64 },
+}
+
+impl DiversityLoss {
+    /// The default for new generators: a spread that the self-motion of a
+    /// redundant arm can give without leaving the pose.
+    pub const DEFAULT_SPREAD_STD: f64 = 0.15;
+    pub const DEFAULT: DiversityLoss = DiversityLoss::SpreadHinge { target_std: Self::DEFAULT_SPREAD_STD };
+}
+
+fn paper_variance() -> DiversityLoss {
+    // Histories written before the choice existed used the paper's term.
+    DiversityLoss::PaperVariance
+}
+
 /// Weighted CycleIK loss: position + rotation + zero-controller (+ variance for the generator).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LossConfig {
@@ -39,8 +63,10 @@ pub struct LossConfig {
     /// MSE of the joints listed in `zero_joints` (raw values) towards 0.
     pub zero_weight: f64,
     pub zero_joints: Vec<usize>,
-    /// Generator: `MSE(var(Θ) − var(Z))` on one pose repeated `variance_batch` times.
+    /// Generator: the spread term on one pose repeated `variance_batch` times.
     pub variance_weight: f64,
+    #[serde(default = "paper_variance")]
+    pub diversity: DiversityLoss,
     /// Rows of the repeated pose; `None`: the batch size.
     pub variance_batch: Option<usize>,
 }
@@ -56,6 +82,7 @@ impl LossConfig {
             zero_weight: 2.0,
             zero_joints: Vec::new(),
             variance_weight: 0.0,
+            diversity: DiversityLoss::DEFAULT,
             variance_batch: None,
         }
     }
@@ -103,7 +130,13 @@ pub struct TrainConfig {
     pub restart_lr_factor: f64,
     /// A step loss above `explode_factor ×` its running average counts as divergence.
     pub explode_factor: f64,
-    /// Stop after this many epochs without a better validation loss.
+    /// A validation loss above `val_explode_factor ×` the best so far (or the
+    /// starting network's) counts as divergence too: it catches runs whose
+    /// loss grows without ever becoming infinite.
+    #[serde(default = "default_val_explode_factor")]
+    pub val_explode_factor: f64,
+    /// Stop after this many epochs without a better validation loss (never
+    /// in the first half of the run, while the learning rate is still high).
     pub early_stopping_patience: Option<usize>,
     /// Validation uses at most this many samples of the validation split.
     pub val_max_samples: usize,
@@ -114,7 +147,14 @@ pub struct TrainConfig {
     pub workspace: Option<Workspace>,
     pub device: DeviceChoice,
     /// Test hook: the loss of this global step (0-based) is made NaN, once.
+    /// Not part of the recorded configuration.
+    #[serde(skip)]
     pub inject_nan_at_step: Option<usize>,
+}
+
+fn default_val_explode_factor() -> f64 {
+    // Far above the pose-loss cost of a generator's spread (seeded by an MLP).
+    30.0
 }
 
 impl TrainConfig {
@@ -137,6 +177,7 @@ impl TrainConfig {
             max_restarts: if model.is_generative() { 9 } else { 2 },
             restart_lr_factor: 0.5,
             explode_factor: 100.0,
+            val_explode_factor: default_val_explode_factor(),
             early_stopping_patience: model.is_supervised().then_some(10),
             val_max_samples: 2_000,
             max_steps_per_epoch: None,
@@ -163,8 +204,10 @@ impl TrainConfig {
         if !(self.restart_lr_factor > 0.0 && self.restart_lr_factor <= 1.0) {
             return bad(format!("restart_lr_factor {} is outside (0, 1]", self.restart_lr_factor));
         }
-        if self.explode_factor.is_nan() || self.explode_factor <= 1.0 {
-            return bad(format!("explode_factor {} must exceed 1", self.explode_factor));
+        for (name, factor) in [("explode_factor", self.explode_factor), ("val_explode_factor", self.val_explode_factor)] {
+            if factor.is_nan() || factor <= 1.0 {
+                return bad(format!("{name} {factor} must exceed 1"));
+            }
         }
         if let Some(clip) = self.grad_clip_norm
             && !(clip.is_finite() && clip > 0.0)
@@ -181,6 +224,11 @@ impl TrainConfig {
             [self.loss.position_weight, self.loss.rotation_weight, self.loss.zero_weight, self.loss.variance_weight];
         if weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
             return bad(format!("loss weights must be finite and ≥ 0: {weights:?}"));
+        }
+        if let DiversityLoss::SpreadHinge { target_std } = self.loss.diversity
+            && !(target_std.is_finite() && target_std > 0.0 && target_std <= 1.0)
+        {
+            return bad(format!("spread target {target_std} is outside (0, 1]"));
         }
         if let PositionLoss::SmoothL1 { beta } = self.loss.position
             && !(beta.is_finite() && beta > 0.0)

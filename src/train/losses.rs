@@ -2,7 +2,7 @@
 
 use burn::tensor::Tensor;
 
-use super::config::{PositionLoss, RotationLoss};
+use super::config::{DiversityLoss, PositionLoss, RotationLoss};
 
 /// Keeps square roots differentiable at an exact match.
 const SQRT_EPS: f32 = 1e-12;
@@ -62,11 +62,29 @@ pub fn zero_loss(q: Tensor<2>, joints: &[usize]) -> Tensor<1> {
 
 /// Generator spread: `MSE(var(Θ) − var(Z))`, the biased variance of each
 /// output column over the rows of `outputs` against the mean variance of
-/// the noise columns actually drawn.
+/// the noise columns actually drawn (the CycleIK paper's term).
 pub fn variance_loss(outputs: Tensor<2>, noise: Tensor<2>) -> Tensor<1> {
     let var_theta = outputs.var_bias(0); // [1, dof]
     let var_z = noise.var_bias(0).mean().reshape([1, 1]);
     (var_theta - var_z).square().mean()
+}
+
+/// Generator spread as a hinge on the total: `max(0, s − √(mean_j var(Θ_j)))`
+/// over the rows of one repeated pose (outputs in [-1, 1]). It pushes, with a
+/// constant strength, only while the spread is below `target_std`, and any
+/// joints may carry it, so the joints that cannot move without losing the
+/// pose are not asked to.
+pub fn spread_hinge_loss(outputs: Tensor<2>, target_std: f64) -> Tensor<1> {
+    let std = outputs.var_bias(0).mean().add_scalar(SQRT_EPS).sqrt();
+    std.neg().add_scalar(target_std).clamp_min(0.0)
+}
+
+/// The generator's spread term of `kind` on the repeated rows.
+pub fn diversity_loss(kind: DiversityLoss, outputs: Tensor<2>, noise: Tensor<2>) -> Tensor<1> {
+    match kind {
+        DiversityLoss::PaperVariance => variance_loss(outputs, noise),
+        DiversityLoss::SpreadHinge { target_std } => spread_hinge_loss(outputs, target_std),
+    }
 }
 
 #[cfg(test)]
@@ -149,5 +167,25 @@ mod tests {
         let q = Tensor::<2>::from_data(TensorData::new(vec![5.0f32, 1.0, 2.0, 5.0, 3.0, 4.0], [2, 3]), &device);
         // joints 1 and 2: (1 + 4 + 9 + 16) / 4
         assert!((value(zero_loss(q, &[1, 2])) - 7.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn spread_hinge_pushes_only_below_its_target() {
+        let device = cpu_device().autodiff();
+        let rows = |values: Vec<f32>| Tensor::<2>::from_data(TensorData::new(values, [4, 2]), &device).require_grad();
+        // Columns with variance 0.25 each (std 0.5): above a 0.1 target, no loss and no gradient.
+        let spread = rows(vec![-0.5, 0.5, 0.5, -0.5, -0.5, 0.5, 0.5, -0.5]);
+        let loss = spread_hinge_loss(spread.clone(), 0.1);
+        assert!(value(loss.clone()) == 0.0);
+        let g: Vec<f32> = spread.grad(&loss.backward()).unwrap().into_data().try_into_vec().unwrap();
+        assert!(g.iter().all(|v| *v == 0.0), "{g:?}");
+        // Nearly collapsed rows (mean variance 9.375e-6): 0.1 − √9.375e-6, and a
+        // gradient that spreads them apart.
+        let collapsed = rows(vec![0.1, 0.2, 0.1, 0.2, 0.1, 0.2, 0.11, 0.2]);
+        let loss = spread_hinge_loss(collapsed.clone(), 0.1);
+        assert!((value(loss.clone()) - (0.1 - 9.375e-6f64.sqrt())).abs() < 1e-5);
+        let g: Vec<f32> = collapsed.grad(&loss.backward()).unwrap().into_data().try_into_vec().unwrap();
+        // Descending the gradient moves the odd row away from the others.
+        assert!(g[6] < 0.0 && g[0] > 0.0, "{g:?}");
     }
 }

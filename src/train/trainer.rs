@@ -22,19 +22,17 @@ use super::events::{
     DatasetIdentity, EpochRecord, LossParts, RestartRecord, StopReason, TrainEvent, TrainHistory, TrainSummary,
     Validation,
 };
-use super::losses::{mse, position_loss, rotation_loss, variance_loss, zero_loss};
+use super::losses::{diversity_loss, mse, position_loss, rotation_loss, zero_loss};
 use super::{DeviceChoice, TrainConfig, TrainError};
 use crate::data::{Dataset, Split};
 use crate::kinematics::{Pose, orientation_error_deg, position_error_mm};
 use crate::models::{
-    Architecture, IoMapping, LoadedModel, ModelCard, ModelError, Network, TensorFk, preset_spec, read_checkpoint_card,
+    Architecture, IoMapping, LoadedModel, ModelCard, ModelError, Network, TensorFk, preset_spec, read_checkpoint,
     save_checkpoint,
 };
 use crate::robots::{Robot, Workspace};
+use crate::solvers::Tolerance;
 
-/// SPEC §4 success thresholds.
-const SUCCESS_MM: f64 = 10.0;
-const SUCCESS_DEG: f64 = 20.0;
 /// Steps of running-average warm-up before the explosion test applies.
 const EXPLODE_WARMUP_STEPS: usize = 20;
 /// Validation rows per forward pass.
@@ -121,7 +119,7 @@ pub fn spawn(job: TrainJob) -> TrainHandle {
 /// Trains `job` on the calling thread, reporting to `events` (a closed
 /// receiver is fine) and stopping cleanly when `cancel` becomes true.
 pub fn train(job: &TrainJob, events: &Sender<TrainEvent>, cancel: &AtomicBool) -> Result<TrainOutcome, TrainError> {
-    let result = Run::new(job, events).and_then(|run| run.execute(cancel));
+    let result = Run::new(job, events).and_then(|(run, network)| run.execute(network, cancel));
     if let Err(e) = &result {
         let _ = events.send(TrainEvent::Failed(e.to_string()));
     }
@@ -172,12 +170,51 @@ struct Snapshot {
     ema: Option<f64>,
 }
 
+/// Everything that changes while a run goes on (the network itself travels
+/// by value through the steps, as burn's optimiser wants it).
+struct Progress {
+    optimizer: ModuleOptimizer,
+    good: Snapshot,
+    /// Best validation loss and its inference-mode network.
+    best: Option<(f64, Network)>,
+    /// Validation loss of the network before any step: the reference for
+    /// divergence until an epoch does better.
+    baseline_loss: f64,
+    history: TrainHistory,
+    checkpoint: Option<PathBuf>,
+    lr_factor: f64,
+    epoch: usize,
+    global_step: usize,
+    /// Running mean of the step loss, and how many steps it has seen.
+    ema: Option<f64>,
+    ema_steps: usize,
+    since_improved: usize,
+    nan_pending: Option<usize>,
+    train_seconds: f64,
+}
+
+/// How one epoch's steps ended.
+enum EpochEnd {
+    Finished(EpochSteps),
+    Diverged { step: usize, reason: String },
+    Cancelled,
+}
+
+/// What the steps of a finished epoch add up to.
+struct EpochSteps {
+    sum: LossParts,
+    samples: usize,
+    steps: usize,
+    learning_rate: f64,
+    started: Instant,
+    seconds_training: f64,
+}
+
 struct Run<'a> {
     job: &'a TrainJob,
     config: &'a TrainConfig,
     events: &'a Sender<TrainEvent>,
     card: ModelCard,
-    architecture: Architecture,
     io: IoMapping,
     fk: TensorFk,
     device: Device,
@@ -191,7 +228,9 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(job: &'a TrainJob, events: &'a Sender<TrainEvent>) -> Result<Self, TrainError> {
+    /// The run and the network it starts from (fresh, or the `--init-from`
+    /// checkpoint, read once).
+    fn new(job: &'a TrainJob, events: &'a Sender<TrainEvent>) -> Result<(Self, Network), TrainError> {
         let config = &job.config;
         config.validate()?;
         let (robot, dataset) = (&job.robot, job.dataset.as_ref());
@@ -205,16 +244,19 @@ impl<'a> Run<'a> {
                 val_view.len()
             )));
         }
+        let plain = config.device.device()?;
+        let device = plain.clone().autodiff();
+        device.seed(config.seed);
+        let initial = config.init_from.as_deref().map(|path| read_checkpoint(path, &device)).transpose()?;
         let preset = preset_spec(config.model, config.preset, chain.dof())?.architecture;
-        let init_card = config.init_from.as_deref().map(read_checkpoint_card).transpose()?;
-        let architecture = match (&config.architecture, &init_card) {
+        let architecture = match (&config.architecture, &initial) {
             (Some(a), _) => a.clone(),
             // Going on from a checkpoint keeps its network; an MLP seeds a
             // generator that takes the preset's noise inputs.
-            (None, Some(card)) if card.architecture.noise_dim() == 0 => {
+            (None, Some((card, _))) if card.architecture.noise_dim() == 0 => {
                 card.architecture.with_noise_dim(preset.noise_dim())
             }
-            (None, Some(card)) => card.architecture.clone(),
+            (None, Some((card, _))) => card.architecture.clone(),
             (None, None) => preset,
         };
         if !architecture.fits_kind(config.model) || architecture.dof() != chain.dof() {
@@ -239,27 +281,30 @@ impl<'a> Run<'a> {
             };
             IoMapping::normalised(chain, &workspace, architecture.noise_dim())?
         };
-        let card = ModelCard::new(config.model, config.preset, architecture.clone(), io.clone(), &robot.name, chain)?;
-        let plain = config.device.device()?;
+        let network = match initial {
+            None => architecture.init(&device),
+            Some((card, network)) => continued_network(job, card, network, &architecture, &io)?,
+        };
+        let card = ModelCard::new(config.model, config.preset, architecture, io.clone(), &robot.name, chain)?;
         let train = Samples::new(&train_view, &io, usize::MAX)?;
         let val = Samples::new(&val_view, &io, config.val_max_samples)?;
         let val_poses = val_view.poses[..val.len * 7].to_vec();
-        Ok(Self {
+        let run = Self {
             job,
             config,
             events,
             card,
-            architecture,
             io,
             fk: TensorFk::new(chain),
-            device: plain.clone().autodiff(),
+            device,
             plain,
             train,
             val,
             val_poses,
             identity: DatasetIdentity::of(dataset, job.dataset_path.clone()),
             started: Instant::now(),
-        })
+        };
+        Ok((run, network))
     }
 
     fn send(&self, event: TrainEvent) {
@@ -274,171 +319,217 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn execute(self, cancel: &AtomicBool) -> Result<TrainOutcome, TrainError> {
+    fn execute(self, network: Network, cancel: &AtomicBool) -> Result<TrainOutcome, TrainError> {
         let config = self.config;
-        self.device.seed(config.seed);
-        let mut network = match &config.init_from {
-            None => self.architecture.init(&self.device),
-            Some(path) => {
-                let (card, network) = crate::models::read_checkpoint(path, &self.device)?;
-                let robot = &self.job.robot;
-                card.chain.check(&robot.name, &robot.chain)?;
-                let noise_dim = self.architecture.noise_dim();
-                let seeds_generator = card.architecture.noise_dim() == 0 && noise_dim > 0;
-                if card.architecture.with_noise_dim(noise_dim) != self.architecture
-                    || card.io.input != self.io.input
-                    || card.io.output != self.io.output
-                {
-                    return Err(TrainError::InvalidConfig(format!(
-                        "{} has another architecture or normalisation than this run",
-                        path.display()
-                    )));
-                }
-                match network {
-                    Network::CycleIk(mlp) if seeds_generator => Network::CycleIk(mlp.with_noise_inputs(noise_dim)),
-                    network => network,
-                }
-            }
-        };
-        let mut optimizer = AdamConfig::new()
+        let optimizer = AdamConfig::new()
             .with_epsilon(1e-8)
             .with_grad_clipping(config.grad_clip_norm.map(GradientClippingConfig::Norm))
             .init();
-        let steps_per_epoch = batch_ranges(self.train.len, config.batch_size, config.max_steps_per_epoch).len();
         self.send(TrainEvent::Started {
             model: config.model,
             preset: config.preset,
             parameter_count: self.card.parameter_count,
             epochs: config.epochs,
-            steps_per_epoch,
+            steps_per_epoch: self.steps_per_epoch(),
             train_samples: self.train.len,
             val_samples: self.val.len,
             device: self.device_name(),
         });
-
-        let mut history = self.empty_history();
-        let mut good = Snapshot { network: network.valid(), optimizer: optimizer.clone(), next_epoch: 0, ema: None };
-        let mut best: Option<(f64, Network)> = None;
-        let mut checkpoint = None;
-        let (mut lr_factor, mut epoch, mut global_step) = (1.0, 0, 0);
-        let (mut ema, mut ema_steps, mut since_improved) = (None::<f64>, 0, 0);
-        let mut nan_pending = config.inject_nan_at_step;
-        let mut stop = StopReason::Completed;
-        let mut train_seconds = 0.0;
-
-        'epochs: while epoch < config.epochs {
-            let lr = config.scheduled_lr(epoch) * lr_factor;
-            let mut order: Vec<usize> = (0..self.train.len).collect();
-            let shuffle_seed = config.seed ^ ((epoch as u64) << 20) ^ ((history.restarts.len() as u64) << 44);
-            order.shuffle(&mut ChaCha8Rng::seed_from_u64(shuffle_seed));
-            let ranges = batch_ranges(self.train.len, config.batch_size, config.max_steps_per_epoch);
-            let epoch_started = Instant::now();
-            let (mut sum, mut samples) = (LossParts::default(), 0);
-
-            for (step, range) in ranges.iter().enumerate() {
-                if cancel.load(Ordering::Relaxed) {
-                    stop = StopReason::Cancelled;
-                    break 'epochs;
-                }
-                let losses = self.training_losses(&network, &order[range.clone()]);
-                let mut total = losses.total.clone();
-                if nan_pending == Some(global_step) {
-                    nan_pending = None;
-                    total = total.mul_scalar(f32::NAN);
-                }
-                let parts = losses.read(&total)?;
-                let divergence = diverged(parts.total, ema, ema_steps, config.explode_factor);
-                global_step += 1;
-                if let Some(reason) = divergence {
-                    let record =
-                        self.restart(&mut history, epoch, global_step - 1, reason, good.next_epoch, &mut lr_factor)?;
-                    self.send(TrainEvent::Restart(record));
-                    network = good.network.clone().train();
-                    optimizer = good.optimizer.clone();
-                    (epoch, ema, ema_steps) = (good.next_epoch, good.ema, 0);
-                    continue 'epochs;
-                }
-                ema = Some(ema.map_or(parts.total, |a| 0.98 * a + 0.02 * parts.total));
-                ema_steps += 1;
-
-                let grads = GradientsParams::from_grads(total.backward(), &network);
-                network = optimizer.step(lr, network, grads);
-                sum.accumulate(&parts);
-                samples += range.len();
-                self.send(TrainEvent::Step {
-                    epoch,
-                    step,
-                    steps_per_epoch: ranges.len(),
-                    global_step: global_step - 1,
-                    loss: parts,
-                    learning_rate: lr,
-                });
-            }
-            let seconds_training = epoch_started.elapsed().as_secs_f64();
-
-            let valid = network.valid();
-            let validation = self.validate(&valid)?;
-            if ![validation.loss, validation.position_mm, validation.orientation_deg].iter().all(|v| v.is_finite()) {
-                let reason = format!("non-finite validation (loss {})", validation.loss);
-                let record = self.restart(&mut history, epoch, global_step, reason, good.next_epoch, &mut lr_factor)?;
-                self.send(TrainEvent::Restart(record));
-                network = good.network.clone().train();
-                optimizer = good.optimizer.clone();
-                (epoch, ema, ema_steps) = (good.next_epoch, good.ema, 0);
-                continue 'epochs;
-            }
-            train_seconds += seconds_training;
-            history.steps += ranges.len();
-            history.samples_seen += samples;
-
-            let improved = best.as_ref().is_none_or(|(loss, _)| validation.loss < *loss);
-            if improved {
-                best = Some((validation.loss, valid.clone()));
-                history.best_epoch = Some(epoch);
-                since_improved = 0;
-            } else {
-                since_improved += 1;
-            }
-            let seconds = epoch_started.elapsed().as_secs_f64();
-            let done: f64 = history.epochs.iter().map(|r| r.seconds).sum::<f64>() + seconds;
-            let record = EpochRecord {
-                epoch,
-                train_loss: sum.total / ranges.len().max(1) as f64,
-                loss_parts: sum.scaled(1.0 / ranges.len().max(1) as f64),
-                validation,
-                learning_rate: lr,
-                steps: ranges.len(),
-                seconds,
-                samples_per_second: samples as f64 / seconds_training.max(1e-9),
-                eta_seconds: done / (history.epochs.len() + 1) as f64 * (config.epochs - epoch - 1) as f64,
-                improved,
-            };
-            history.epochs.push(record.clone());
-            self.send(TrainEvent::Epoch(record));
-
-            if improved && let Some(out) = &self.job.out {
-                self.finish_history(&mut history, train_seconds, None);
-                save_checkpoint(out, &self.card, &valid, Some(&history))?;
-                checkpoint = Some(out.clone());
-                self.send(TrainEvent::Checkpoint { epoch, path: out.clone() });
-            }
-            good = Snapshot { network: valid, optimizer: optimizer.clone(), next_epoch: epoch + 1, ema };
-            epoch += 1;
-            if config.early_stopping_patience.is_some_and(|p| since_improved >= p) && epoch < config.epochs {
-                stop = StopReason::EarlyStopped;
-                break;
-            }
-        }
-
-        self.finish_history(&mut history, train_seconds, Some(stop));
-        let network = match best {
-            Some((_, network)) => network,
-            None => network.valid(),
+        let baseline = self.validate(&network.valid())?;
+        let mut run = Progress {
+            good: Snapshot { network: network.valid(), optimizer: optimizer.clone(), next_epoch: 0, ema: None },
+            optimizer,
+            best: None,
+            baseline_loss: baseline.loss,
+            history: self.empty_history(),
+            checkpoint: None,
+            lr_factor: 1.0,
+            epoch: 0,
+            global_step: 0,
+            ema: None,
+            ema_steps: 0,
+            since_improved: 0,
+            nan_pending: config.inject_nan_at_step,
+            train_seconds: 0.0,
         };
-        if let (Some(out), Some(_)) = (&self.job.out, history.best_epoch) {
-            save_checkpoint(out, &self.card, &network, Some(&history))?;
-            checkpoint = Some(out.clone());
+        let mut network = network;
+        let stop = loop {
+            if run.epoch >= config.epochs {
+                break StopReason::Completed;
+            }
+            let (trained, end) = self.run_epoch(network, &mut run, cancel)?;
+            network = trained;
+            match end {
+                EpochEnd::Cancelled => break StopReason::Cancelled,
+                EpochEnd::Diverged { step, reason } => network = self.roll_back(&mut run, step, reason)?,
+                EpochEnd::Finished(steps) => {
+                    let valid = network.valid();
+                    let validation = self.validate(&valid)?;
+                    if let Some(reason) = self.validation_diverged(&validation, &run) {
+                        let step = run.global_step;
+                        network = self.roll_back(&mut run, step, reason)?;
+                    } else if self.end_epoch(&mut run, steps, validation, valid)? {
+                        break StopReason::EarlyStopped;
+                    }
+                }
+            }
+        };
+        self.finish(run, network, stop)
+    }
+
+    fn steps_per_epoch(&self) -> usize {
+        batch_ranges(self.train.len, self.config.batch_size, self.config.max_steps_per_epoch).len()
+    }
+
+    /// The training steps of one epoch, on a fresh shuffle.
+    fn run_epoch(
+        &self,
+        mut network: Network,
+        run: &mut Progress,
+        cancel: &AtomicBool,
+    ) -> Result<(Network, EpochEnd), TrainError> {
+        let config = self.config;
+        let learning_rate = config.scheduled_lr(run.epoch) * run.lr_factor;
+        let mut order: Vec<usize> = (0..self.train.len).collect();
+        let shuffle_seed = config.seed ^ ((run.epoch as u64) << 20) ^ ((run.history.restarts.len() as u64) << 44);
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(shuffle_seed));
+        let ranges = batch_ranges(self.train.len, config.batch_size, config.max_steps_per_epoch);
+        let started = Instant::now();
+        let (mut sum, mut samples) = (LossParts::default(), 0);
+        for (step, range) in ranges.iter().enumerate() {
+            if cancel.load(Ordering::Relaxed) {
+                return Ok((network, EpochEnd::Cancelled));
+            }
+            let losses = self.training_losses(&network, &order[range.clone()]);
+            let mut total = losses.total.clone();
+            if run.nan_pending == Some(run.global_step) {
+                run.nan_pending = None;
+                total = total.mul_scalar(f32::NAN);
+            }
+            let parts = losses.read(&total)?;
+            let global_step = run.global_step;
+            run.global_step += 1;
+            if let Some(reason) = diverged(parts.total, run.ema, run.ema_steps, config.explode_factor) {
+                return Ok((network, EpochEnd::Diverged { step: global_step, reason }));
+            }
+            run.ema = Some(run.ema.map_or(parts.total, |a| 0.98 * a + 0.02 * parts.total));
+            run.ema_steps += 1;
+            let grads = GradientsParams::from_grads(total.backward(), &network);
+            network = run.optimizer.step(learning_rate, network, grads);
+            sum.accumulate(&parts);
+            samples += range.len();
+            self.send(TrainEvent::Step {
+                epoch: run.epoch,
+                step,
+                steps_per_epoch: ranges.len(),
+                global_step,
+                loss: parts,
+                learning_rate,
+            });
         }
+        let seconds_training = started.elapsed().as_secs_f64();
+        let steps = EpochSteps { sum, samples, steps: ranges.len(), learning_rate, started, seconds_training };
+        Ok((network, EpochEnd::Finished(steps)))
+    }
+
+    /// Divergence that a finite step loss does not show: a validation that is
+    /// not finite, far worse than the best so far (or, before any epoch, the
+    /// starting network), or, for a fresh network, worse than no training.
+    fn validation_diverged(&self, validation: &Validation, run: &Progress) -> Option<String> {
+        let values = [validation.loss, validation.position_mm, validation.orientation_deg];
+        if !values.iter().all(|v| v.is_finite()) {
+            return Some(format!("non-finite validation (loss {})", validation.loss));
+        }
+        let reference = run.best.as_ref().map_or(run.baseline_loss, |(loss, _)| *loss);
+        let factor = self.config.val_explode_factor;
+        if validation.loss > factor * reference {
+            return Some(format!(
+                "validation loss {:.4e} is above {factor} × the best so far ({reference:.4e})",
+                validation.loss
+            ));
+        }
+        if self.config.init_from.is_none() && validation.loss > run.baseline_loss {
+            return Some(format!(
+                "validation loss {:.4e} is worse than the untrained network's ({:.4e})",
+                validation.loss, run.baseline_loss
+            ));
+        }
+        None
+    }
+
+    /// Goes back to the last good state with a lower learning rate; an error
+    /// once the restarts are used up (the best checkpoint stays as it was).
+    fn roll_back(&self, run: &mut Progress, step: usize, reason: String) -> Result<Network, TrainError> {
+        let record =
+            self.restart(&mut run.history, run.epoch, step, reason, run.good.next_epoch, &mut run.lr_factor)?;
+        self.send(TrainEvent::Restart(record));
+        run.optimizer = run.good.optimizer.clone();
+        (run.epoch, run.ema, run.ema_steps) = (run.good.next_epoch, run.good.ema, 0);
+        Ok(run.good.network.clone().train())
+    }
+
+    /// Records a validated epoch, keeps the best network (saving it when the
+    /// run has a folder) and moves the good state on. True: stop early.
+    fn end_epoch(
+        &self,
+        run: &mut Progress,
+        steps: EpochSteps,
+        validation: Validation,
+        valid: Network,
+    ) -> Result<bool, TrainError> {
+        let config = self.config;
+        run.train_seconds += steps.seconds_training;
+        run.history.steps += steps.steps;
+        run.history.samples_seen += steps.samples;
+        let improved = run.best.as_ref().is_none_or(|(loss, _)| validation.loss < *loss);
+        if improved {
+            run.best = Some((validation.loss, valid.clone()));
+            run.history.best_epoch = Some(run.epoch);
+            run.since_improved = 0;
+        } else {
+            run.since_improved += 1;
+        }
+        let seconds = steps.started.elapsed().as_secs_f64();
+        let done: f64 = run.history.epochs.iter().map(|r| r.seconds).sum::<f64>() + seconds;
+        let per_step = 1.0 / steps.steps.max(1) as f64;
+        let record = EpochRecord {
+            epoch: run.epoch,
+            train_loss: steps.sum.total * per_step,
+            loss_parts: steps.sum.scaled(per_step),
+            validation,
+            learning_rate: steps.learning_rate,
+            steps: steps.steps,
+            seconds,
+            samples_per_second: steps.samples as f64 / steps.seconds_training.max(1e-9),
+            eta_seconds: done / (run.history.epochs.len() + 1) as f64 * (config.epochs - run.epoch - 1) as f64,
+            improved,
+        };
+        run.history.epochs.push(record.clone());
+        self.send(TrainEvent::Epoch(record));
+        if improved && let Some(out) = &self.job.out {
+            self.finish_history(&mut run.history, run.train_seconds, None);
+            save_checkpoint(out, &self.card, &valid, Some(&run.history))?;
+            run.checkpoint = Some(out.clone());
+            self.send(TrainEvent::Checkpoint { epoch: run.epoch, path: out.clone() });
+        }
+        run.good = Snapshot { network: valid, optimizer: run.optimizer.clone(), next_epoch: run.epoch + 1, ema: run.ema };
+        run.epoch += 1;
+        // The learning rate decays over the whole run: validation is still
+        // noisy in the first half, so early stopping waits for the second.
+        let settled = 2 * run.epoch >= config.epochs;
+        let patience_over = config.early_stopping_patience.is_some_and(|p| run.since_improved >= p);
+        Ok(settled && patience_over && run.epoch < config.epochs)
+    }
+
+    /// The outcome: the best network, saved once more with the full history.
+    fn finish(&self, mut run: Progress, network: Network, stop: StopReason) -> Result<TrainOutcome, TrainError> {
+        self.finish_history(&mut run.history, run.train_seconds, Some(stop));
+        let network = run.best.map_or_else(|| network.valid(), |(_, best)| best);
+        if let (Some(out), Some(_)) = (&self.job.out, run.history.best_epoch) {
+            save_checkpoint(out, &self.card, &network, Some(&run.history))?;
+            run.checkpoint = Some(out.clone());
+        }
+        let history = run.history;
         let summary = TrainSummary {
             stop,
             epochs_run: history.epochs.len(),
@@ -447,7 +538,7 @@ impl<'a> Run<'a> {
             restarts: history.restarts.len(),
             wall_seconds: history.wall_seconds,
             samples_per_second: history.samples_per_second,
-            checkpoint,
+            checkpoint: run.checkpoint,
         };
         self.send(match stop {
             StopReason::Cancelled => TrainEvent::Cancelled,
@@ -562,7 +653,7 @@ impl<'a> Run<'a> {
         let variance = match (&noise, repeated) {
             (Some(z), r) if r >= 2 => {
                 let start = batch.rows - r;
-                Some(variance_loss(output.narrow(0, start, r), z.clone().narrow(0, start, r)))
+                Some(diversity_loss(loss.diversity, output.narrow(0, start, r), z.clone().narrow(0, start, r)))
             }
             _ => None,
         };
@@ -599,7 +690,7 @@ impl<'a> Run<'a> {
                 let (mm, deg) = (position_error_mm(&reached, &target), orientation_error_deg(&reached, &target));
                 pos_sum += mm;
                 rot_sum += deg;
-                successes += usize::from(mm < SUCCESS_MM && deg < SUCCESS_DEG);
+                successes += usize::from(Tolerance::SUCCESS.admits(mm, deg));
             }
         }
         let n = self.val.len as f64;
@@ -641,4 +732,33 @@ fn bounding_box(poses: &[f64]) -> Workspace {
         max[i] += pad;
     }
     Workspace::new("dataset-bounds", min, max)
+}
+
+/// The `--init-from` network, checked against this run: same chain, same
+/// architecture and normalisation; an MLP gets the generator's noise inputs.
+fn continued_network(
+    job: &TrainJob,
+    card: ModelCard,
+    network: Network,
+    architecture: &Architecture,
+    io: &IoMapping,
+) -> Result<Network, TrainError> {
+    let robot = &job.robot;
+    card.chain.check(&robot.name, &robot.chain)?;
+    let noise_dim = architecture.noise_dim();
+    if card.architecture.with_noise_dim(noise_dim) != *architecture
+        || card.io.input != io.input
+        || card.io.output != io.output
+    {
+        let path = job.config.init_from.as_deref().unwrap_or(std::path::Path::new("the checkpoint"));
+        return Err(TrainError::InvalidConfig(format!(
+            "{} has another architecture or normalisation than this run",
+            path.display()
+        )));
+    }
+    let seeds_generator = card.architecture.noise_dim() == 0 && noise_dim > 0;
+    Ok(match network {
+        Network::CycleIk(mlp) if seeds_generator => Network::CycleIk(mlp.with_noise_inputs(noise_dim)),
+        network => network,
+    })
 }
