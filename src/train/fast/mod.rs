@@ -13,6 +13,19 @@
 //! check) and [`FastTrainer::apply_gradients`] (Adam), or [`FastTrainer::step`]
 //! for both; [`FastTrainer::write_into`] puts the weights back into a burn
 //! network for validation and checkpoints. Threads: the current rayon pool's.
+//!
+//! In the training loop (CycleIK models on the CPU), per run, epoch and step:
+//!
+//! ```text
+//! let mut fast = FastTrainer::new(&network, &io, &robot.chain, &config.loss, config.grad_clip_norm)?;
+//! let (mut buffers, mut noise_rng) = (BatchBuffers::default(), ChaCha8Rng::seed_from_u64(config.seed));
+//! // each step:
+//! let batch = buffers.gather(&train, &order[range], repeated, io.noise.map(|spec| (spec, &mut noise_rng)));
+//! let parts = fast.loss_and_gradients(&batch)?;   // check divergence on parts.total here
+//! fast.apply_gradients(learning_rate);
+//! // end of epoch: network = fast.write_into(network)?; validate network.valid();
+//! // snapshots and rollbacks: clone / restore the FastTrainer (weights and Adam state).
+//! ```
 
 mod activation;
 mod adam;
