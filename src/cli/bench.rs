@@ -11,6 +11,7 @@ use ik_studio::models::{LoadedModel, Precision};
 use ik_studio::solvers::{self, SolveRequest};
 use serde::Serialize;
 
+use super::bounds;
 use super::ort_reference;
 use super::robot_args::RobotArgs;
 use super::solver_args::SolverArgs;
@@ -21,8 +22,8 @@ pub struct BenchArgs {
     robot: RobotArgs,
     #[command(flatten)]
     solver: SolverArgs,
-    /// Queries to time.
-    #[arg(long, default_value_t = 500)]
+    /// Queries to time, 1 to 1000000.
+    #[arg(long, default_value_t = 500, value_parser = bounds::count(1, bounds::MAX_QUERIES))]
     queries: usize,
     /// Also time the network in ONNX Runtime (through Python: tools/ort_bench.py) for a side-by-side ratio.
     #[arg(long)]
@@ -52,27 +53,30 @@ struct BenchReport {
     robot: String,
     solver: String,
     queries: usize,
-    /// Wall time per query on one thread, microseconds.
+    /// Wall time per query, issued one at a time from one thread, microseconds.
     latency_us: Stats,
     queries_per_second: f64,
     inference: Vec<InferenceBench>,
     #[serde(skip_serializing_if = "Option::is_none")]
     onnx_runtime: Option<ort_reference::OrtReport>,
+    /// The process's peak resident memory, MB.
     peak_rss_mb: Option<f64>,
+    /// Worker threads the solver could use (rayon's pool; queries are issued one at a time).
     threads: usize,
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let robot = args.robot.load()?;
-    anyhow::ensure!(args.queries > 0, "--queries must be positive");
     let solver = args.solver.build(&robot)?;
     let ws = robot.default_workspace().clone();
     let (poses, _) = sample_dataset(&robot, &ws, &SampleConfig::new(args.queries.max(500), 12345), &|_| {})?;
     let all = poses.all();
     let budget = args.solver.budget();
 
-    // Warm up, then time each query.
-    for i in 0..args.queries.min(20) {
+    // Warm up, then time each query. The first answer must be finite: a
+    // solver that gives none (e.g. a broken network) is refused, not timed.
+    solvers::solve_checked(solver.as_ref(), &request(all.pose(0), budget))?;
+    for i in 1..args.queries.min(20) {
         solver.solve(&request(all.pose(i), budget));
     }
     let mut times = Vec::with_capacity(args.queries);
@@ -132,13 +136,16 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         inference,
         onnx_runtime,
         peak_rss_mb: ik_studio::eval::peak_rss_mb(),
-        threads: 1,
+        threads: rayon::current_num_threads(),
     };
     if args.json {
         return super::print_json(&report);
     }
     let l = &report.latency_us;
-    println!("{} on {}: {} queries, one thread", report.solver, report.robot, report.queries);
+    println!(
+        "{} on {}: {} queries, one at a time ({} worker threads)",
+        report.solver, report.robot, report.queries, report.threads
+    );
     println!(
         "  latency median {:.1} µs, p99 {:.1} µs, mean {:.1} µs ({:.0} queries/s)",
         l.median, l.p99, l.mean, report.queries_per_second

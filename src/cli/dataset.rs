@@ -9,6 +9,7 @@ use ik_studio::data::{self, Dataset, PairBy, RosImportOptions, SampleConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use super::bounds;
 use super::robot_args::RobotArgs;
 
 #[derive(Args, Debug)]
@@ -28,7 +29,8 @@ enum DatasetAction {
     ExportNpy(ExportNpyArgs),
     /// Make a dataset from a NumPy joints array (n × dof) and optional poses (n × 7).
     ImportNpy(ImportNpyArgs),
-    /// Print a dataset's header.
+    /// Verify a whole dataset file (length, checksums, finite values, end marker), then print
+    /// its header; damage is an error. --header-only reads just the (checksummed) header.
     Info(InfoArgs),
 }
 
@@ -41,17 +43,19 @@ struct SampleArgs {
     /// Workspace box: small or full (see `ik-studio robots`).
     #[arg(long, default_value = "full")]
     workspace: String,
-    /// Number of samples (all splits together).
-    #[arg(long, required = true)]
+    /// Number of samples (all splits together), 1 to 50000000.
+    #[arg(long, required = true, value_parser = bounds::count(1, bounds::MAX_SAMPLES))]
     samples: Option<usize>,
     /// Output file (.ikd).
     #[arg(long, required = true)]
     out: Option<PathBuf>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    #[arg(long, default_value_t = 0.10)]
+    /// Fraction of the samples in the test split, in [0, 1).
+    #[arg(long, default_value_t = 0.10, value_parser = bounds::fraction())]
     test_fraction: f64,
-    #[arg(long, default_value_t = 0.01)]
+    /// Fraction in the validation split, in [0, 1); the two add up to less than 1.
+    #[arg(long, default_value_t = 0.01, value_parser = bounds::fraction())]
     val_fraction: f64,
     /// Keep colliding configurations too.
     #[arg(long)]
@@ -79,11 +83,11 @@ struct ImportRosArgs {
     /// Pair rows by nearest timestamp or by row index.
     #[arg(long, value_enum, default_value_t = PairMode::Time)]
     pair_by: PairMode,
-    /// Largest time difference of a pair, milliseconds.
-    #[arg(long, default_value_t = 5.0)]
+    /// Largest time difference of a pair, milliseconds (0 to 1000000).
+    #[arg(long, default_value_t = 5.0, value_parser = bounds::non_negative())]
     max_dt_ms: f64,
-    /// Drop pairs whose recorded position is farther than this from FK of the joints, mm.
-    #[arg(long, default_value_t = 1.0)]
+    /// Drop pairs whose recorded position is farther than this from FK of the joints, mm (0 to 1000000).
+    #[arg(long, default_value_t = 1.0, value_parser = bounds::non_negative())]
     max_fk_deviation_mm: f64,
     #[arg(long)]
     json: bool,
@@ -117,9 +121,11 @@ struct ImportNpyArgs {
     robot: RobotArgs,
     #[arg(long)]
     out: PathBuf,
-    #[arg(long, default_value_t = 0.10)]
+    /// Fraction of the samples in the test split, in [0, 1).
+    #[arg(long, default_value_t = 0.10, value_parser = bounds::fraction())]
     test_fraction: f64,
-    #[arg(long, default_value_t = 0.01)]
+    /// Fraction in the validation split, in [0, 1); the two add up to less than 1.
+    #[arg(long, default_value_t = 0.01, value_parser = bounds::fraction())]
     val_fraction: f64,
 }
 
@@ -127,6 +133,9 @@ struct ImportNpyArgs {
 struct InfoArgs {
     /// Dataset file (.ikd).
     data: PathBuf,
+    /// Read and check only the header, not the samples (fast on huge files).
+    #[arg(long)]
+    header_only: bool,
     #[arg(long)]
     json: bool,
 }
@@ -149,7 +158,7 @@ pub fn run(args: &DatasetArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Some(DatasetAction::Info(a)) => {
-            let meta = data::read_meta(&a.data)?;
+            let meta = if a.header_only { data::read_meta(&a.data)? } else { data::verify_dataset(&a.data)? };
             if a.json {
                 super::print_json(&meta)
             } else {

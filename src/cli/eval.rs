@@ -1,7 +1,7 @@
 //! `ik-studio eval`
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
@@ -11,8 +11,10 @@ use ik_studio::models::DeviceChoice;
 use ik_studio::solvers::Tolerance;
 use ik_studio::{robots, solvers};
 
+use super::bounds;
 use super::dataset::progress_bar;
 use super::robot_args::RobotArgs;
+use super::solver_args;
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
@@ -31,25 +33,26 @@ pub struct EvalArgs {
     /// Which split to evaluate on.
     #[arg(long, value_enum, default_value_t = Split::Test)]
     split: Split,
-    /// At most this many poses.
-    #[arg(long)]
+    /// At most this many poses (1 to 50000000).
+    #[arg(long, value_parser = bounds::count(1, bounds::MAX_SAMPLES))]
     limit: Option<usize>,
-    /// Solutions per pose (e.g. 500 for a GAN).
-    #[arg(long, default_value_t = 1)]
+    /// Solutions per pose (e.g. 500 for a GAN), 1 to 100000.
+    #[arg(long, default_value_t = 1, value_parser = bounds::count(1, bounds::MAX_SOLUTIONS))]
     samples: usize,
-    /// Time budget per pose, milliseconds.
-    #[arg(long, default_value_t = 50.0)]
+    /// Time budget per pose, milliseconds (at most 3600000, one hour).
+    #[arg(long, default_value_t = 50.0, value_parser = bounds::budget_ms())]
     budget_ms: f64,
-    /// Position tolerance the solvers aim for (mm); iterative solvers stop once they meet it.
-    #[arg(long, default_value_t = 0.1)]
+    /// Position tolerance the solvers aim for (mm, at most 1000000); iterative solvers stop once
+    /// they meet it.
+    #[arg(long, default_value_t = 0.1, value_parser = bounds::positive())]
     tolerance_mm: f64,
-    /// Orientation tolerance the solvers aim for (degrees).
-    #[arg(long, default_value_t = 0.05)]
+    /// Orientation tolerance the solvers aim for (degrees, at most 1000000).
+    #[arg(long, default_value_t = 0.05, value_parser = bounds::positive())]
     tolerance_deg: f64,
-    /// Write the comparison table as Markdown.
+    /// Write the comparison table as Markdown (atomically; never over a link or device).
     #[arg(long)]
     report: Option<PathBuf>,
-    /// Write the comparison table as CSV.
+    /// Write the comparison table as CSV (atomically; never over a link or device).
     #[arg(long)]
     csv: Option<PathBuf>,
     /// Where network solvers run (gpu: builds with the cargo feature `gpu`).
@@ -73,18 +76,12 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             .with_context(|| format!("the dataset is for '{}': name it with --urdf/--base/--tip", dataset.meta.robot))?
     };
     dataset.meta.check_robot(&robot)?;
-    anyhow::ensure!(args.samples >= 1, "--samples must be at least 1");
-    anyhow::ensure!(args.budget_ms > 0.0 && args.budget_ms.is_finite(), "--budget-ms must be positive");
-    anyhow::ensure!(
-        [args.tolerance_mm, args.tolerance_deg].iter().all(|t| *t > 0.0 && t.is_finite()),
-        "--tolerance-mm and --tolerance-deg must be positive"
-    );
     let view = dataset.split(args.split);
     anyhow::ensure!(!view.is_empty(), "the {} split of {} is empty", args.split.name(), args.data.display());
     let opts = EvalOptions {
         limit: args.limit,
         samples: args.samples,
-        budget: Duration::from_secs_f64(args.budget_ms / 1000.0),
+        budget: solver_args::budget(args.budget_ms),
         tolerance: Tolerance { position_mm: args.tolerance_mm, orientation_deg: args.tolerance_deg },
         ..EvalOptions::default()
     };
@@ -95,6 +92,14 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         let bar = progress_bar(n as u64, name, args.json);
         let report = eval::evaluate(solver.as_ref(), view, &opts, &|done| bar.set_position(done as u64));
         bar.finish_and_clear();
+        // No infinite or NaN figures in a table that says it succeeded.
+        let misses = report.misses();
+        anyhow::ensure!(
+            misses == 0,
+            "{name}: {misses} of {n} poses got no finite solution (not a valid target within {} m, or non-finite \
+             solver output); no report written",
+            solvers::MAX_TARGET_DISTANCE
+        );
         reports.push(report);
     }
     if let Some(dir) = &args.plots {
@@ -115,10 +120,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             n,
             robot.name
         );
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        write_text(path, &text)?;
     }
     if let Some(path) = &args.csv {
-        std::fs::write(path, eval::to_csv(&reports)).with_context(|| format!("cannot write {}", path.display()))?;
+        write_text(path, &eval::to_csv(&reports))?;
     }
     if args.json {
         for r in &reports {
@@ -128,4 +133,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         print!("{table}");
     }
     Ok(())
+}
+
+/// Writes a report file atomically (see [`ik_studio::atomic_file`]).
+fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
+    ik_studio::atomic_file::write_atomically(path, |w| w.write_all(text.as_bytes()))
+        .with_context(|| format!("cannot write {}", path.display()))
 }

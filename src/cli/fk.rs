@@ -53,14 +53,6 @@ pub fn run(args: &FkArgs) -> anyhow::Result<()> {
     };
     for q in &inputs {
         chain.check_dof(q)?;
-        for (joint, v) in chain.joints.iter().zip(q) {
-            if !joint.limits.contains(*v) {
-                eprintln!(
-                    "warning: {} = {v} is outside its limits [{}, {}]",
-                    joint.name, joint.limits.lower, joint.limits.upper
-                );
-            }
-        }
         let pose = Pose::from_isometry(&chain.fk(q)?);
         let frames = args.frames.then(|| -> anyhow::Result<Vec<LinkFrame>> {
             Ok(chain
@@ -71,6 +63,19 @@ pub fn run(args: &FkArgs) -> anyhow::Result<()> {
                 .collect())
         });
         let result = FkResult { pose, frames: frames.transpose()? };
+        let finite = |p: &Pose| p.to_array().iter().all(|v| v.is_finite());
+        anyhow::ensure!(
+            finite(&result.pose) && result.frames.iter().flatten().all(|f| finite(&f.pose)),
+            "the pose for joint values {q:?} is not finite (values too large for this chain)"
+        );
+        for (joint, v) in chain.joints.iter().zip(q) {
+            if !joint.limits.contains(*v) {
+                eprintln!(
+                    "warning: {} = {v} is outside its limits [{}, {}]",
+                    joint.name, joint.limits.lower, joint.limits.upper
+                );
+            }
+        }
         if args.json {
             super::print_json(&result)?;
         } else {

@@ -1,6 +1,7 @@
 //! The command line: a thin layer of clap commands over the library.
 
 mod bench;
+mod bounds;
 mod dataset;
 mod eval;
 mod fk;
@@ -49,7 +50,15 @@ enum Command {
 }
 
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print as clap lays them out.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            eprintln!("{}", one_line(&e));
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Some(Command::Robots(args)) => robots::run(&args),
         Some(Command::Fk(args)) => fk::run(&args),
@@ -70,6 +79,20 @@ pub fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A clap error as one line: its message up to the usage block, and where to look.
+fn one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let message = message.join(" ");
+    let message = if message.starts_with("error:") { message } else { format!("error: {message}") };
+    format!("{message} (see --help)")
 }
 
 /// Prints a JSON value on one line.

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use ik_studio::Pose;
-use ik_studio::solvers::{GoalMask, Solution, SolveRequest, SolveResult};
+use ik_studio::solvers::{self, GoalMask, Solution, SolveRequest, SolveResult};
 use serde::Serialize;
 
+use super::bounds;
 use super::robot_args::RobotArgs;
 use super::solver_args::SolverArgs;
 use super::vectors::{parse_vector, read_vectors};
@@ -24,8 +24,8 @@ pub struct SolveArgs {
     /// CSV file, one pose per line, no header; one answer per line.
     #[arg(long)]
     poses_file: Option<PathBuf>,
-    /// Number of distinct solutions wanted (redundant arms have many).
-    #[arg(long, default_value_t = 1)]
+    /// Number of distinct solutions wanted (redundant arms have many), 1 to 100000.
+    #[arg(long, default_value_t = 1, value_parser = bounds::count(1, bounds::MAX_SOLUTIONS))]
     samples: usize,
     /// Which parts of the pose count.
     #[arg(long, value_enum, default_value_t = MaskArg::Full)]
@@ -67,23 +67,22 @@ pub fn run(args: &SolveArgs) -> anyhow::Result<()> {
     if let Some(q) = &seed {
         robot.chain.check_dof(q)?;
     }
-    anyhow::ensure!(args.samples >= 1, "--samples must be at least 1");
     let mask = match args.goal {
         MaskArg::Full => GoalMask::Full,
         MaskArg::Position => GoalMask::Position,
         MaskArg::PositionPitch => GoalMask::PositionAnd([false, true, false]),
     };
-    for values in poses {
-        let pose = Pose::from_slice(&values)
-            .context("a pose needs 7 finite numbers x,y,z,qx,qy,qz,qw with a non-zero quaternion")?;
+    for (i, values) in poses.iter().enumerate() {
         let request = SolveRequest {
             mask,
             seed: seed.clone(),
             budget: args.solver.budget(),
             samples: args.samples,
-            ..SolveRequest::new(pose.to_isometry())
+            ..SolveRequest::new(solvers::target_from_pose(values)?)
         };
-        let result = solver.solve(&request);
+        // Only finite solutions come back; none is an error rather than NaN printed.
+        let result = solvers::solve_checked(solver.as_ref(), &request)
+            .with_context(|| format!("pose {} ({values:?})", i + 1))?;
         if args.json {
             super::print_json(&SolveJson {
                 state: result.state,

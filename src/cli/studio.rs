@@ -31,8 +31,8 @@ pub struct StudioArgs {
     /// Start with a nullspace overlay (needs the viewer build).
     #[arg(long, value_enum)]
     overlay: Option<Overlay>,
-    /// Ghost arms of the overlay.
-    #[arg(long, default_value_t = 100)]
+    /// Ghost arms of the overlay, 1 to 500.
+    #[arg(long, default_value_t = 100, value_parser = super::bounds::count(1, super::bounds::MAX_GHOSTS))]
     ghosts: usize,
     /// Open the Train window at start.
     #[arg(long)]
@@ -63,8 +63,9 @@ pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
         (_, _, _, Some(name)) => RobotChoice::Builtin(name.clone()),
         _ => RobotChoice::Builtin("nicol-right".into()),
     };
-    // Refuse a bad robot here, with a one-line error, before a window opens.
+    // Refuse a bad robot, or no display, here, with a one-line error, before a window opens.
     robot.load()?;
+    check_display()?;
     run(StudioOptions {
         robot,
         screenshot: args.screenshot.clone(),
@@ -77,12 +78,27 @@ pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
                 Overlay::GanSweep => OverlayMode::GanSweep,
                 Overlay::SelfMotion => OverlayMode::SelfMotion,
             };
-            (mode, args.ghosts.clamp(1, 500))
+            (mode, args.ghosts)
         }),
         open_train: args.train_window,
         open_compare: args.compare_window,
         link_frames: args.link_frames,
     })
+}
+
+/// On Linux a window needs an X11 or Wayland display: without one, bevy_winit
+/// panics, so say so in one line instead.
+#[cfg(feature = "viewer")]
+fn check_display() -> anyhow::Result<()> {
+    if cfg!(target_os = "linux") {
+        let set = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
+        anyhow::ensure!(
+            set("DISPLAY") || set("WAYLAND_DISPLAY"),
+            "no display: the studio needs a window (neither DISPLAY nor WAYLAND_DISPLAY is set); \
+             every other command works without one"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(not(feature = "viewer"))]

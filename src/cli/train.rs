@@ -11,6 +11,7 @@ use ik_studio::train::{self, DeviceChoice, TrainConfig, TrainEvent, TrainJob};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
+use super::bounds;
 use super::robot_args::RobotArgs;
 
 /// Train a model; writes a checkpoint folder (weights.bpk, card.json, history.json).
@@ -27,50 +28,53 @@ pub struct TrainArgs {
     /// Dataset file (.ikd) for the same chain.
     #[arg(long)]
     data: PathBuf,
-    #[arg(long)]
+    /// Epochs, 1 to 1000000.
+    #[arg(long, value_parser = bounds::count(1, bounds::MAX_EPOCHS))]
     epochs: usize,
     /// Checkpoint folder; the best model so far is saved there after every improving epoch.
     #[arg(long)]
     out: PathBuf,
-    /// Batch size (default: the preset's).
-    #[arg(long)]
+    /// Batch size, 2 to 1000000 (default: the preset's).
+    #[arg(long, value_parser = bounds::count(2, bounds::MAX_BATCH))]
     batch: Option<usize>,
-    /// Initial learning rate (default: the preset's).
-    #[arg(long)]
+    /// Initial learning rate, > 0 and ≤ 1000000 (default: the preset's).
+    #[arg(long, value_parser = bounds::positive())]
     lr: Option<f64>,
-    /// The learning rate falls linearly to lr × this factor over the epochs.
-    #[arg(long)]
+    /// The learning rate falls linearly to lr × this factor over the epochs; in (0, 1].
+    #[arg(long, value_parser = bounds::number(0.0, 1.0, true))]
     lr_end_factor: Option<f64>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Clip every parameter's gradient to this L2 norm.
-    #[arg(long)]
-    grad_clip: Option<f32>,
-    /// Rollbacks allowed after divergence (default: 2 for the MLP and IKNets, 9 for the GAN).
-    #[arg(long)]
+    /// Clip every parameter's gradient to this L2 norm, > 0 and ≤ 1000000.
+    #[arg(long, value_parser = bounds::positive())]
+    grad_clip: Option<f64>,
+    /// Rollbacks allowed after divergence, at most 1000 (default: 2 for the MLP and IKNets, 9 for the GAN).
+    #[arg(long, value_parser = bounds::count(0, 1000))]
     max_restarts: Option<usize>,
-    /// Stop after this many epochs without validation improvement (default: 10 for IKNets, off for CycleIK; 0 = off).
-    #[arg(long)]
+    /// Stop after this many epochs without validation improvement, at most 1000000 (default: 10 for
+    /// IKNets, off for CycleIK; 0 = off).
+    #[arg(long, value_parser = bounds::count(0, bounds::MAX_EPOCHS))]
     patience: Option<usize>,
     /// Zero-controller joints (0-based indices, comma-separated), CycleIK only.
     #[arg(long, value_delimiter = ',')]
     zero_joints: Vec<usize>,
-    /// CycleIK loss weights (defaults: the paper's, MLP 9/2, GAN 100/20 with variance 80).
-    #[arg(long)]
+    /// CycleIK loss weights, 0 to 1000000 (defaults: the paper's, MLP 9/2, GAN 100/20 with variance 80).
+    #[arg(long, value_parser = bounds::non_negative())]
     position_weight: Option<f64>,
-    #[arg(long)]
+    #[arg(long, value_parser = bounds::non_negative())]
     rotation_weight: Option<f64>,
-    /// GAN only: weight of the variance loss that spreads solutions over the nullspace.
-    #[arg(long)]
+    /// GAN only: weight of the variance loss that spreads solutions over the nullspace, 0 to 1000000.
+    #[arg(long, value_parser = bounds::non_negative())]
     variance_weight: Option<f64>,
-    /// GAN only: rows of the one repeated pose the variance loss is measured on (default: the batch size).
-    #[arg(long)]
+    /// GAN only: rows of the one repeated pose the variance loss is measured on, 2 to 100000
+    /// (default: the batch size).
+    #[arg(long, value_parser = bounds::count(2, bounds::MAX_SOLUTIONS))]
     variance_batch: Option<usize>,
     /// Go on from this checkpoint's weights (same network and chain; a cycleik-mlp checkpoint seeds a cycleik-gan).
     #[arg(long)]
     init_from: Option<PathBuf>,
-    /// At most this many steps per epoch (quick runs).
-    #[arg(long)]
+    /// At most this many steps per epoch (quick runs), at least 1.
+    #[arg(long, value_parser = bounds::count(1, usize::MAX))]
     max_steps_per_epoch: Option<usize>,
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     device: DeviceChoice,
@@ -209,7 +213,8 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     config.epochs = args.epochs;
     config.seed = args.seed;
     config.device = args.device;
-    config.grad_clip_norm = args.grad_clip;
+    // Within (0, 1e6] (clap's parser): exact enough as f32.
+    config.grad_clip_norm = args.grad_clip.map(|c| c as f32);
     config.max_steps_per_epoch = args.max_steps_per_epoch;
     config.init_from = args.init_from.clone();
     if let Some(b) = args.batch {

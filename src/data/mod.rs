@@ -14,7 +14,7 @@ use thiserror::Error;
 
 use crate::robots::{Robot, Workspace};
 
-pub use format::{FORMAT_VERSION, MAGIC, read_dataset, read_meta, write_dataset};
+pub use format::{FORMAT_VERSION, MAGIC, read_dataset, read_meta, verify_dataset, write_dataset};
 pub use npy::{export_npy, import_npy};
 pub use ros::{PairBy, RosImportOptions, RosImportReport, import_ros_csv};
 pub use sampling::{SampleConfig, SampleReport, sample_dataset};
@@ -124,6 +124,30 @@ impl DatasetMeta {
             source: source.to_string(),
             splits,
         }
+    }
+
+    /// What is wrong with the header on its own, if anything: the splits must
+    /// run forwards and tile `0..count` in the order train, test, val, and the
+    /// joint names must match `dof` (at least one).
+    pub fn problem(&self) -> Option<String> {
+        let s = &self.splits;
+        let ranges = [("train", &s.train), ("test", &s.test), ("val", &s.val)];
+        if let Some((name, r)) = ranges.iter().find(|(_, r)| r.start > r.end) {
+            return Some(format!("the {name} split {}..{} runs backwards", r.start, r.end));
+        }
+        if let Some((name, r)) = ranges.iter().find(|(_, r)| r.end > self.count) {
+            return Some(format!("the {name} split {}..{} ends past the {} samples", r.start, r.end, self.count));
+        }
+        if s.train.start != 0 || s.train.end != s.test.start || s.test.end != s.val.start || s.val.end != self.count {
+            return Some(format!(
+                "the splits (train {:?}, test {:?}, val {:?}) do not tile the {} samples in order",
+                s.train, s.test, s.val, self.count
+            ));
+        }
+        if self.dof == 0 || self.joint_names.len() != self.dof {
+            return Some(format!("{} joint names for dof {}", self.joint_names.len(), self.dof));
+        }
+        None
     }
 
     /// Refuses a dataset made for another chain.

@@ -96,8 +96,10 @@ pub fn import_npy(
             out
         }
     };
-    if poses.iter().any(|v| v.is_nan()) {
-        return Err(DataError::Invalid("a pose has a zero quaternion".into()));
+    if poses.iter().any(|v| !v.is_finite()) {
+        return Err(DataError::Invalid(
+            "a pose has a zero quaternion or is not finite (joint values too large for the chain?)".into(),
+        ));
     }
     let meta = DatasetMeta::new(robot, n, "npy-import", Splits::new(n, splits.0, splits.1));
     Ok(Dataset { meta, joints, poses })

@@ -1,6 +1,6 @@
 //! Comparison tables: Markdown (Table-4 style) and CSV, from one column list.
 
-use super::EvalReport;
+use super::{EvalReport, PeakRssScope};
 
 /// A column: Markdown header, CSV name, and the value with its Markdown formatting.
 struct Column {
@@ -14,6 +14,8 @@ enum Cell {
     Count(usize),
     /// A number shown with this many decimals.
     Number(f64, usize),
+    /// A number with a note after it in Markdown (`12.3 (process)`); the number alone in CSV.
+    Labelled(f64, usize, &'static str),
     /// A fraction shown as a percentage.
     Percent(f64),
 }
@@ -24,6 +26,7 @@ impl Cell {
             Cell::Text(t) => t.clone(),
             Cell::Count(n) => n.to_string(),
             Cell::Number(v, decimals) => format!("{v:.decimals$}"),
+            Cell::Labelled(v, decimals, note) => format!("{v:.decimals$} ({note})"),
             Cell::Percent(f) => format!("{:.2} %", f * 100.0),
         }
     }
@@ -32,7 +35,7 @@ impl Cell {
         match self {
             Cell::Text(t) => t.clone(),
             Cell::Count(n) => n.to_string(),
-            Cell::Number(v, _) | Cell::Percent(v) => v.to_string(),
+            Cell::Number(v, _) | Cell::Labelled(v, ..) | Cell::Percent(v) => v.to_string(),
         }
     }
 }
@@ -76,7 +79,12 @@ const COLUMNS: &[Column] = &[
     Column {
         header: "peak RSS (MB)",
         csv: "peak_rss_mb",
-        value: |r| r.peak_rss_mb.map_or(Cell::Text("–".into()), |mb| Cell::Number(mb, 1)),
+        value: |r| match (r.peak_rss_mb, r.peak_rss_scope) {
+            (None, _) => Cell::Text("–".into()),
+            (Some(mb), PeakRssScope::Run) => Cell::Number(mb, 1),
+            // Not this solver's own peak: say so in the table, keep the CSV column numeric.
+            (Some(mb), PeakRssScope::Process) => Cell::Labelled(mb, 1, "process"),
+        },
     },
 ];
 

@@ -25,6 +25,10 @@ pub enum KinematicsError {
     NoMovableJoint { base: String, tip: String },
     #[error("joint '{joint}': {what} is not a finite number")]
     NonFinite { joint: String, what: &'static str },
+    #[error("joint '{joint}': {what} {value:e} is beyond ±{max:e} {unit}")]
+    OutOfRange { joint: String, what: &'static str, value: f64, max: f64, unit: &'static str },
+    #[error("link '{link}': {what} is not a finite number within ±{max:e} m")]
+    BadGeometry { link: String, what: &'static str, max: f64 },
     #[error("joint '{0}' has a zero-length axis")]
     ZeroAxis(String),
     #[error("joint '{joint}' has lower limit {lower} above upper limit {upper}")]

@@ -15,4 +15,4 @@ pub use collision::{CollisionModel, CollisionScratch, Table, segment_distance_sq
 pub use error::KinematicsError;
 pub use path::pose_along;
 pub use pose::{Pose, orientation_error_deg, position_error_mm};
-pub use tree::{JointKind, KinematicTree, TreeJoint, TreeLink, origin_isometry};
+pub use tree::{JointKind, KinematicTree, MAX_URDF_MAGNITUDE, TreeJoint, TreeLink, origin_isometry};

@@ -25,11 +25,13 @@ impl Pose {
         if v.len() != 7 || v.iter().any(|x| !x.is_finite()) {
             return None;
         }
-        let q = Quaternion::new(v[6], v[3], v[4], v[5]);
-        let norm = q.norm();
-        if norm < 1e-9 {
+        // Scaled by its largest component first: huge components must not overflow the norm.
+        let largest = v[3..].iter().fold(0.0_f64, |m, c| m.max(c.abs()));
+        if largest < 1e-9 {
             return None;
         }
+        let q = Quaternion::new(v[6], v[3], v[4], v[5]) / largest;
+        let norm = q.norm();
         let iso = Isometry3::from_parts(Translation3::new(v[0], v[1], v[2]), UnitQuaternion::new_unchecked(q / norm));
         Some(Self::from_isometry(&iso))
     }

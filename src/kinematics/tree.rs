@@ -76,6 +76,7 @@ impl KinematicTree {
         }
         let mut index: HashMap<&str, usize> = HashMap::new();
         for (i, link) in robot.links.iter().enumerate() {
+            check_link(link)?;
             if index.insert(link.name.as_str(), i).is_some() {
                 return Err(KinematicsError::DuplicateLink(link.name.clone()));
             }
@@ -186,11 +187,34 @@ pub fn origin_isometry(pose: &urdf_rs::Pose) -> Isometry3<f64> {
     Isometry3::from_parts(Translation3::new(x, y, z), UnitQuaternion::from_euler_angles(roll, pitch, yaw))
 }
 
-fn convert_joint(joint: &urdf_rs::Joint, parent_link: usize, child_link: usize) -> Result<TreeJoint, KinematicsError> {
-    let non_finite = |what| KinematicsError::NonFinite { joint: joint.name.clone(), what };
-    if joint.origin.xyz.iter().any(|v| !v.is_finite()) {
-        return Err(non_finite("origin xyz"));
+/// Largest magnitude a URDF may give a joint limit (rad or m), a joint or link
+/// origin offset (m) or a geometry size (m): beyond it forward kinematics loses
+/// all precision and sampling within the limits overflows.
+pub const MAX_URDF_MAGNITUDE: f64 = 1e6;
+
+/// Refuses values that are not finite or exceed [`MAX_URDF_MAGNITUDE`].
+fn check_bounded(joint: &str, what: &'static str, values: &[f64], unit: &'static str) -> Result<(), KinematicsError> {
+    for &value in values {
+        if !value.is_finite() {
+            return Err(KinematicsError::NonFinite { joint: joint.to_string(), what });
+        }
+        if value.abs() > MAX_URDF_MAGNITUDE {
+            return Err(KinematicsError::OutOfRange {
+                joint: joint.to_string(),
+                what,
+                value,
+                max: MAX_URDF_MAGNITUDE,
+                unit,
+            });
+        }
     }
+    Ok(())
+}
+
+fn convert_joint(joint: &urdf_rs::Joint, parent_link: usize, child_link: usize) -> Result<TreeJoint, KinematicsError> {
+    let name = joint.name.as_str();
+    let non_finite = |what| KinematicsError::NonFinite { joint: joint.name.clone(), what };
+    check_bounded(name, "origin xyz", &joint.origin.xyz.0, "m")?;
     if joint.origin.rpy.iter().any(|v| !v.is_finite()) {
         return Err(non_finite("origin rpy"));
     }
@@ -205,32 +229,24 @@ fn convert_joint(joint: &urdf_rs::Joint, parent_link: usize, child_link: usize) 
             return Err(KinematicsError::UnsupportedJoint(joint.name.clone(), "spherical"));
         }
     };
-    let axis = if kind.is_movable() {
-        let v = Vector3::from(joint.axis.xyz.0);
-        if v.iter().any(|c| !c.is_finite()) {
-            return Err(non_finite("axis"));
-        }
-        Unit::try_new(v, 1e-12).ok_or_else(|| KinematicsError::ZeroAxis(joint.name.clone()))?
-    } else {
-        Vector3::x_axis()
-    };
-    let (lower, upper) = (joint.limit.lower, joint.limit.upper);
-    if lower.is_nan() || upper.is_nan() {
-        return Err(non_finite("limit"));
-    }
+    let axis = if kind.is_movable() { unit_axis(name, Vector3::from(joint.axis.xyz.0))? } else { Vector3::x_axis() };
     let limits = match kind {
-        // Continuous joints, and revolute ones whose limits URDF 1.2 leaves open, span one turn.
+        // A continuous joint spans one turn; its <limit> (if any) is ignored.
         JointKind::Continuous => JointLimits::new(-std::f64::consts::PI, std::f64::consts::PI),
-        JointKind::Revolute if lower.is_infinite() || upper.is_infinite() => {
-            JointLimits::new(lower.max(-std::f64::consts::PI), upper.min(std::f64::consts::PI))
-        }
-        JointKind::Prismatic if lower.is_infinite() || upper.is_infinite() => return Err(non_finite("limit")),
         JointKind::Fixed => JointLimits::new(0.0, 0.0),
-        _ => JointLimits::new(lower, upper),
+        JointKind::Revolute | JointKind::Prismatic => {
+            let (lower, upper) = (joint.limit.lower, joint.limit.upper);
+            let (what, unit) = match kind {
+                JointKind::Prismatic => ("limit", "m"),
+                _ => ("limit (a revolute joint without limits is type continuous)", "rad"),
+            };
+            check_bounded(name, what, &[lower, upper], unit)?;
+            if lower > upper {
+                return Err(KinematicsError::InvertedLimits { joint: joint.name.clone(), lower, upper });
+            }
+            JointLimits::new(lower, upper)
+        }
     };
-    if limits.lower > limits.upper {
-        return Err(KinematicsError::InvertedLimits { joint: joint.name.clone(), lower, upper });
-    }
     Ok(TreeJoint {
         name: joint.name.clone(),
         kind,
@@ -240,6 +256,51 @@ fn convert_joint(joint: &urdf_rs::Joint, parent_link: usize, child_link: usize) 
         axis,
         limits,
     })
+}
+
+/// The joint axis as a unit vector: finite and not (almost) zero. Scaled by its
+/// largest component first, so huge components do not overflow the norm.
+fn unit_axis(joint: &str, v: Vector3<f64>) -> Result<Unit<Vector3<f64>>, KinematicsError> {
+    if v.iter().any(|c| !c.is_finite()) {
+        return Err(KinematicsError::NonFinite { joint: joint.to_string(), what: "axis" });
+    }
+    let largest = v.amax();
+    if largest <= 1e-12 {
+        return Err(KinematicsError::ZeroAxis(joint.to_string()));
+    }
+    Ok(Unit::new_normalize(v / largest))
+}
+
+/// Refuses a link whose visual or collision origins or geometry sizes are not
+/// finite or exceed [`MAX_URDF_MAGNITUDE`] (the collision model and the studio use them).
+fn check_link(link: &urdf_rs::Link) -> Result<(), KinematicsError> {
+    let fine = |values: &[f64]| values.iter().all(|v| v.is_finite() && v.abs() <= MAX_URDF_MAGNITUDE);
+    let visuals = link.visual.iter().map(|v| (&v.origin, &v.geometry, ["a visual origin", "a visual geometry size"]));
+    let collisions =
+        link.collision.iter().map(|c| (&c.origin, &c.geometry, ["a collision origin", "a collision geometry size"]));
+    for (origin, geometry, [origin_what, size_what]) in visuals.chain(collisions) {
+        let what = if !fine(&origin.xyz.0) || origin.rpy.iter().any(|v| !v.is_finite()) {
+            origin_what
+        } else if !fine(&geometry_sizes(geometry)) {
+            size_what
+        } else {
+            continue;
+        };
+        return Err(KinematicsError::BadGeometry { link: link.name.clone(), what, max: MAX_URDF_MAGNITUDE });
+    }
+    Ok(())
+}
+
+/// The numbers that size a geometry (a mesh: its scale).
+fn geometry_sizes(geometry: &urdf_rs::Geometry) -> Vec<f64> {
+    match geometry {
+        urdf_rs::Geometry::Box { size } => size.0.to_vec(),
+        urdf_rs::Geometry::Cylinder { radius, length } | urdf_rs::Geometry::Capsule { radius, length } => {
+            vec![*radius, *length]
+        }
+        urdf_rs::Geometry::Sphere { radius } => vec![*radius],
+        urdf_rs::Geometry::Mesh { scale, .. } => scale.as_ref().map_or_else(Vec::new, |s| s.0.to_vec()),
+    }
 }
 
 fn first_line(s: &str) -> String {

@@ -81,6 +81,10 @@ impl GeneticSolver {
     /// when fewer, the first half of the population when more).
     pub fn solve_seeded(&self, req: &SolveRequest, seeds: &[Vec<f64>]) -> (SolveResult, GaReport) {
         let start = Instant::now();
+        // A NaN or huge target would make every fitness NaN and the search ranges empty.
+        if req.validate().is_err() {
+            return (SolveResult::from_solutions(Vec::new(), req.tolerance, start.elapsed()), GaReport::default());
+        }
         let cfg = &self.config;
         let dof = self.chain.dof();
         let limits = self.chain.limits();
@@ -99,7 +103,8 @@ impl GeneticSolver {
 
         // The seeds, each scored once.
         let mut population: Vec<Individual> = Vec::with_capacity(cfg.population);
-        for genes in seeds.iter().filter(|s| s.len() == dof).take(cfg.population / 2) {
+        let usable = |s: &&Vec<f64>| s.len() == dof && s.iter().all(|v| v.is_finite());
+        for genes in seeds.iter().filter(usable).take(cfg.population / 2) {
             let mut genes = genes.clone();
             clamp(&mut genes);
             population.push(self.individual(genes, req));

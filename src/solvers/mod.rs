@@ -60,10 +60,61 @@ impl Tolerance {
     /// A strict criterion: 1 mm and 0.57° (0.01 rad).
     pub const STRICT: Tolerance = Tolerance { position_mm: 1.0, orientation_deg: 0.57 };
 
-    /// Whether errors of `position_mm` and `orientation_deg` are within it.
+    /// Whether errors of `position_mm` and `orientation_deg` are within it (strictly
+    /// below both bounds, as the paper counts success). The one success test of
+    /// the solvers, `eval` and the trainer.
     pub fn admits(self, position_mm: f64, orientation_deg: f64) -> bool {
-        position_mm <= self.position_mm && orientation_deg <= self.orientation_deg
+        position_mm < self.position_mm && orientation_deg < self.orientation_deg
     }
+}
+
+/// Farthest a target may lie from the chain's base, m: far beyond any arm, and
+/// small enough that every error computed from it stays finite.
+pub const MAX_TARGET_DISTANCE: f64 = 1e3;
+
+/// Most solutions one request may ask for (`samples`; the GAN's per pose).
+pub const MAX_SOLUTIONS_PER_POSE: usize = 100_000;
+
+/// The target of the pose `[x, y, z, qx, qy, qz, qw]`: 7 finite numbers, the
+/// position within [`MAX_TARGET_DISTANCE`], a non-zero quaternion (normalised).
+pub fn target_from_pose(values: &[f64]) -> Result<Isometry3<f64>, SolverError> {
+    let pose = crate::kinematics::Pose::from_slice(values).ok_or_else(|| {
+        SolverError::BadRequest(format!(
+            "a pose needs 7 finite numbers x,y,z,qx,qy,qz,qw with a non-zero quaternion, got {values:?}"
+        ))
+    })?;
+    let target = pose.to_isometry();
+    check_target(&target)?;
+    Ok(target)
+}
+
+fn check_target(target: &Isometry3<f64>) -> Result<(), SolverError> {
+    let p = target.translation.vector;
+    if !(p.iter().all(|v| v.is_finite()) && p.norm() <= MAX_TARGET_DISTANCE) {
+        return Err(SolverError::BadRequest(format!(
+            "target position [{}, {}, {}] is not within {MAX_TARGET_DISTANCE} m of the base",
+            p.x, p.y, p.z
+        )));
+    }
+    let q = target.rotation.coords;
+    if !(q.iter().all(|v| v.is_finite()) && (q.norm() - 1.0).abs() < 1e-6) {
+        return Err(SolverError::BadRequest(format!("target orientation {:?} is not a unit quaternion", q.as_slice())));
+    }
+    Ok(())
+}
+
+/// Runs `solver` on a validated request and keeps only solutions whose joint
+/// values and errors are finite; none left is an error. The command line goes
+/// through here, so no NaN or infinite answer is ever printed as a result.
+pub fn solve_checked(solver: &dyn Solver, request: &SolveRequest) -> Result<SolveResult, SolverError> {
+    request.validate()?;
+    let result = solver.solve(request);
+    let solutions: Vec<Solution> = result.solutions.into_iter().filter(Solution::is_finite).collect();
+    if solutions.is_empty() {
+        return Err(SolverError::NoFiniteSolution(solver.name().to_string()));
+    }
+    // Ranked and judged again: a dropped solution may have sorted first.
+    Ok(SolveResult::from_solutions(solutions, request.tolerance, result.time))
 }
 
 #[derive(Debug, Clone)]
@@ -91,6 +142,33 @@ impl SolveRequest {
     }
 }
 
+impl SolveRequest {
+    /// Refuses what no solver can work on: a target that is not finite, farther
+    /// than [`MAX_TARGET_DISTANCE`] or not a unit rotation; a seed with
+    /// non-finite values (one of the wrong length is ignored by the solvers); `samples`
+    /// outside `1..=`[`MAX_SOLUTIONS_PER_POSE`]; a tolerance that is not a
+    /// positive number.
+    pub fn validate(&self) -> Result<(), SolverError> {
+        check_target(&self.target)?;
+        let bad = |what: String| Err(SolverError::BadRequest(what));
+        if let Some(seed) = self.seed.as_ref().filter(|s| s.iter().any(|v| !v.is_finite())) {
+            return bad(format!("the seed {seed:?} holds values that are not finite"));
+        }
+        if !(1..=MAX_SOLUTIONS_PER_POSE).contains(&self.samples) {
+            return bad(format!("{} solutions asked for; 1 to {MAX_SOLUTIONS_PER_POSE} per pose", self.samples));
+        }
+        let t = self.tolerance;
+        if !(t.position_mm > 0.0
+            && t.position_mm.is_finite()
+            && t.orientation_deg > 0.0
+            && t.orientation_deg.is_finite())
+        {
+            return bad(format!("tolerance {} mm, {}° is not two positive numbers", t.position_mm, t.orientation_deg));
+        }
+        Ok(())
+    }
+}
+
 /// One joint configuration and how far its tip is from the target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Solution {
@@ -105,6 +183,13 @@ impl Solution {
     pub fn evaluate(chain: &Chain, joints: Vec<f64>, target: &Isometry3<f64>, mask: GoalMask) -> Self {
         let (position_error_mm, orientation_error_deg) = pose_errors(chain, &joints, target, mask);
         Self { position_error_mm, orientation_error_deg, joints }
+    }
+
+    /// Whether the joint values and both errors are finite numbers.
+    pub fn is_finite(&self) -> bool {
+        self.joints.iter().all(|v| v.is_finite())
+            && self.position_error_mm.is_finite()
+            && self.orientation_error_deg.is_finite()
     }
 
     pub fn meets(&self, tol: Tolerance) -> bool {

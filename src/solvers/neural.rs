@@ -28,11 +28,12 @@ impl NeuralSolver {
         &self.model
     }
 
-    /// Every joint configuration the network gives for the request.
+    /// Every joint configuration the network gives for the request; those with
+    /// a non-finite value (from an overflowing input or broken weights) are dropped.
     pub fn configurations(&self, req: &SolveRequest) -> Vec<Vec<f64>> {
         let pose = Pose::from_isometry(&req.target).to_array();
         let Ok(joints) = self.model.infer(&pose, req.samples.max(1)) else { return Vec::new() };
-        joints.chunks_exact(self.chain.dof()).map(<[f64]>::to_vec).collect()
+        joints.chunks_exact(self.chain.dof()).filter(|q| q.iter().all(|v| v.is_finite())).map(<[f64]>::to_vec).collect()
     }
 
     /// Every solution the network gives for the request, evaluated, unsorted.

@@ -26,6 +26,11 @@ pub enum SolverError {
     WrongModel { solver: String, expected: ModelKind, found: ModelKind },
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// A request the solvers cannot work on (see [`super::SolveRequest::validate`]).
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("solver '{0}' found no solution with finite joint values")]
+    NoFiniteSolution(String),
 }
 
 /// Solvers that need no checkpoint.
