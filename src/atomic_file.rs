@@ -61,9 +61,10 @@ pub fn ensure_replaceable(path: &Path) -> std::io::Result<()> {
     } else {
         "a device, FIFO or socket"
     };
+    // The caller names the path (e.g. `cannot write PATH: …`).
     Err(std::io::Error::new(
         std::io::ErrorKind::InvalidInput,
-        format!("refusing to replace {}: it is {what}, not a regular file", path.display()),
+        format!("{what}, not a regular file: refusing to replace it"),
     ))
 }
 

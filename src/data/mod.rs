@@ -24,8 +24,10 @@ pub const POSE_DIM: usize = 7;
 
 #[derive(Debug, Error)]
 pub enum DataError {
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    /// The io error is part of the message, not a `source()`: a chain printed
+    /// with `{:#}` (the command line's `error:` line) would repeat it.
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("{path}: not an ik-studio dataset (bad magic bytes)")]
     NotADataset { path: PathBuf },
     #[error("{path}: dataset format version {found} is not supported (this build reads {supported})")]
@@ -40,7 +42,7 @@ pub enum DataError {
 
 impl DataError {
     pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> DataError + '_ {
-        move |source| DataError::Io { path: path.to_path_buf(), source }
+        move |error| DataError::Io { path: path.to_path_buf(), error }
     }
 }
 
