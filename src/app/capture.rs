@@ -6,7 +6,8 @@ use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use nalgebra::{Isometry3, Translation3};
 
 use super::StudioOptions;
-use super::target::{Target, TargetMoved};
+use super::flow::StudioSet;
+use super::target::{SetTarget, Target, TargetOrigin};
 
 /// Save a screenshot of the window to this file (from the panel or F12).
 #[derive(Message, Debug, Clone)]
@@ -28,7 +29,8 @@ impl Plugin for CapturePlugin {
             .add_message::<TakeScreenshot>()
             .add_systems(Update, take_screenshots)
             .init_resource::<SweepOrigin>()
-            .add_systems(Update, (sweep_target, record_and_finish).chain());
+            .add_systems(Update, sweep_target.in_set(StudioSet::Input))
+            .add_systems(Update, record_and_finish.after(StudioSet::Gizmos));
     }
 }
 
@@ -42,8 +44,8 @@ fn sweep_target(
     options: Res<StudioOptions>,
     time: Res<Time>,
     mut origin: ResMut<SweepOrigin>,
-    mut target: ResMut<Target>,
-    mut moved: MessageWriter<TargetMoved>,
+    target: Res<Target>,
+    mut moves: MessageWriter<SetTarget>,
 ) {
     if !options.sweep_target {
         return;
@@ -52,8 +54,7 @@ fn sweep_target(
     let phase = time.elapsed_secs_f64() * 1.5;
     let offset = nalgebra::Vector3::new(0.0, phase.cos() - 1.0, phase.sin()) * 0.05;
     let pose = Isometry3::from_parts(Translation3::from(start.translation.vector + offset), start.rotation);
-    target.pose = pose;
-    moved.write(TargetMoved { pose });
+    moves.write(SetTarget { pose, origin: TargetOrigin::Sweep });
 }
 
 fn record_and_finish(

@@ -15,6 +15,7 @@ use ik_studio::eval::{self, BUCKETS_MM, EvalOptions, EvalReport};
 use ik_studio::solvers::Solver;
 
 use super::convert::RobotFrame;
+use super::flow::StudioSet;
 use super::robot::StudioRobot;
 use super::solve::SolverChoice;
 
@@ -63,11 +64,9 @@ impl Plugin for EvaluatePlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<EvaluateState>()
             .add_message::<RunEvaluation>()
-            .add_systems(
-                Update,
-                (start_evaluation, finish_evaluation, draw_error_cloud.run_if(resource_exists::<GizmoConfigStore>))
-                    .chain(),
-            )
+            .add_systems(Update, start_evaluation.in_set(StudioSet::Request))
+            .add_systems(Update, finish_evaluation.in_set(StudioSet::Collect))
+            .add_systems(Update, draw_error_cloud.in_set(StudioSet::Gizmos))
             .add_systems(EguiPrimaryContextPass, draw_window);
     }
 }
@@ -255,46 +254,3 @@ fn bars(ui: &mut egui::Ui, id: &str, title: &str, values: impl Iterator<Item = f
     Plot::new(id).height(110.0).legend(Legend::default()).show(ui, |plot| plot.bar_chart(BarChart::new(title, data)));
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::app::robot::{ArmState, RobotChoice};
-    use crate::app::solve::SolvePlugin;
-    use crate::app::target::{Target, TargetMoved};
-
-    #[test]
-    fn comparison_runs_in_the_background_and_reports_every_picked_solver() {
-        let mut app = App::new();
-        app.add_plugins(MinimalPlugins).add_message::<TargetMoved>().add_plugins(SolvePlugin);
-        app.init_resource::<EvaluateState>()
-            .add_message::<RunEvaluation>()
-            .add_systems(Update, (start_evaluation, finish_evaluation).chain());
-        let choice = RobotChoice::Builtin("omx".into());
-        let robot = choice.load().unwrap();
-        let q = robot.chain.mid_configuration();
-        let pose = robot.chain.fk_unchecked(&q);
-        app.insert_resource(StudioRobot::new(robot, choice))
-            .insert_resource(ArmState { q })
-            .insert_resource(Target { pose });
-        app.update();
-        {
-            let mut state = app.world_mut().resource_mut::<EvaluateState>();
-            state.picked = vec!["numeric".into(), "ga".into()];
-            state.poses = 20;
-        }
-        app.world_mut().write_message(RunEvaluation);
-        app.update();
-        assert!(app.world().resource::<EvaluateState>().job.is_some());
-        for _ in 0..5000 {
-            app.update();
-            if app.world().resource::<EvaluateState>().job.is_none() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        let state = app.world().resource::<EvaluateState>();
-        let names: Vec<&str> = state.reports.iter().map(|r| r.solver.as_str()).collect();
-        assert_eq!(names, ["numeric", "ga"]);
-        assert!(state.reports.iter().all(|r| r.poses == 20 && r.per_pose.len() == 20));
-    }
-}

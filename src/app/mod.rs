@@ -1,19 +1,27 @@
 //! The studio: a Bevy app made of one plugin per capability over the library.
 //!
-//! Data flows one way: UI input → [`target::TargetMoved`] → [`solve`] request →
-//! background task → [`solve::SolveFinished`] → arm state → scene and panels.
+//! Data flows one way, in the order of [`flow::StudioSet`]: UI input →
+//! [`target::SetTarget`] → the target's one owner → [`target::TargetMoved`] →
+//! [`solve`] ask → background task → [`solve::SolveFinished`] and
+//! [`robot::SetArm`] → the arm's one writer → scene and panels. Nothing flows
+//! back from the arm to the target: the target is the user's.
 
 mod camera;
 pub mod capture;
-mod compare;
 mod convert;
 pub mod evaluate_panel;
+pub mod flow;
+pub mod jobs;
 pub mod nullspace;
 mod panels;
 mod robot;
 pub mod scene;
+pub mod script;
+mod side_by_side;
 mod solve;
 mod target;
+#[cfg(test)]
+mod tests;
 pub mod train_panel;
 pub mod trajectory;
 mod urdf_visuals;
@@ -43,11 +51,19 @@ pub struct StudioOptions {
     pub sweep_target: bool,
     /// Nullspace overlay shown from the start, with this many ghosts.
     pub overlay: Option<(nullspace::OverlayMode, usize)>,
+    /// Refine every GAN sample of the overlay with a few LM steps.
+    pub refine_ghosts: bool,
     /// Open the Train and/or Compare windows at start.
     pub open_train: bool,
     pub open_compare: bool,
     /// Show link frames and names from the start.
     pub link_frames: bool,
+    /// Target set at start, as a drag would set it (`--target`).
+    pub target: Option<nalgebra::Isometry3<f64>>,
+    /// Solver selected at start (`--solver`), once it is loaded.
+    pub solver: Option<String>,
+    /// Where to write what the studio shows when it exits (`--report-json`).
+    pub report_json: Option<PathBuf>,
 }
 
 impl Default for StudioOptions {
@@ -59,9 +75,13 @@ impl Default for StudioOptions {
             ui_scale: 1.0,
             sweep_target: false,
             overlay: None,
+            refine_ghosts: false,
             open_train: false,
             open_compare: false,
             link_frames: false,
+            target: None,
+            solver: None,
+            report_json: None,
         }
     }
 }
@@ -92,19 +112,34 @@ pub struct StudioPlugins {
 
 impl Plugin for StudioPlugins {
     fn build(&self, app: &mut App) {
-        app.insert_resource(self.options.clone()).add_plugins((
-            scene::ScenePlugin,
+        app.add_plugins(CorePlugins { options: self.options.clone() }).add_plugins((
             camera::OrbitCameraPlugin,
+            panels::PanelsPlugin,
+            capture::CapturePlugin,
+        ));
+    }
+}
+
+/// The capabilities that need no window or input devices: what headless tests
+/// build, through the same `build()` the studio runs.
+pub struct CorePlugins {
+    pub options: StudioOptions,
+}
+
+impl Plugin for CorePlugins {
+    fn build(&self, app: &mut App) {
+        app.insert_resource(self.options.clone()).add_plugins((
+            flow::FlowPlugin,
+            scene::ScenePlugin,
             RobotPlugin,
             TargetPlugin,
             SolvePlugin,
-            compare::ComparePlugin,
+            side_by_side::SideBySidePlugin,
             nullspace::NullspacePlugin,
             train_panel::TrainPanelPlugin,
             evaluate_panel::EvaluatePlugin,
             trajectory::TrajectoryPlugin,
-            panels::PanelsPlugin,
-            capture::CapturePlugin,
+            script::ScriptPlugin,
         ));
     }
 }

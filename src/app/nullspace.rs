@@ -1,20 +1,30 @@
-//! Nullspace overlay: for the current target, many solutions drawn as ghost
-//! arms (skeletons coloured by error) with their elbow and wrist points as a
-//! point cloud. Sources: the GAN's samples, a sweep of one GAN noise dimension
-//! (optionally animating the arm along it), or numeric self-motion.
+//! Nullspace overlay: for the target the arm answers, many solutions drawn as
+//! ghost arms coloured by error, with their elbow and wrist points. Sources:
+//! the GAN's samples (optionally each refined by a few Levenberg–Marquardt
+//! steps, so the ghosts lie on the exact self-motion manifold with the GAN's
+//! spread), a sweep of one GAN noise dimension, or numeric self-motion through
+//! the arm's configuration.
+//!
+//! The overlay is computed in the background once the solve for the current
+//! target has landed, so it never shows an older target; the panel says how
+//! many ghosts there are and what limited their number.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bevy::prelude::*;
-use bevy::tasks::{AsyncComputeTaskPool, Task, block_on, poll_once};
+use ik_studio::Chain;
 use ik_studio::kinematics::Pose;
-use ik_studio::models::{LoadedModel, ModelKind};
-use ik_studio::solvers::{self, GoalMask, Solution};
+use ik_studio::models::LoadedModel;
+use ik_studio::solvers::{self, GoalMask, NumericSolver, Solution, SolveRequest, Solver};
 use nalgebra::{Isometry3, Point3};
 
 use super::convert::{RobotFrame, to_vec3};
-use super::robot::{ArmState, StudioRobot};
-use super::target::{Target, TargetMoved};
+use super::flow::StudioSet;
+use super::jobs::{JobSlot, Pool};
+use super::robot::{ArmState, ShownPose, StudioRobot};
+use super::solve::{GoalSettings, SolveStatus, SolverChoice};
+use super::target::Target;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OverlayMode {
@@ -27,270 +37,357 @@ pub enum OverlayMode {
     SelfMotion,
 }
 
-#[derive(Resource, Debug, Clone)]
+impl OverlayMode {
+    pub fn label(self) -> &'static str {
+        match self {
+            OverlayMode::Off => "off",
+            OverlayMode::GanSamples => "gan-samples",
+            OverlayMode::GanSweep => "gan-sweep",
+            OverlayMode::SelfMotion => "self-motion",
+        }
+    }
+}
+
+/// Most ghosts the overlay draws.
+pub const MAX_GHOSTS: usize = 500;
+
+/// Radians between neighbouring self-motion ghosts.
+const SELF_MOTION_STEP: f64 = 0.04;
+
+#[derive(Resource, Debug, Clone, PartialEq)]
 pub struct NullspaceSettings {
     pub mode: OverlayMode,
     pub count: usize,
     pub sweep_dim: usize,
+    /// Polish every GAN sample with a few Levenberg–Marquardt steps.
+    pub refine: bool,
     /// Move the arm back and forth along the ghosts.
     pub animate: bool,
+    /// Ghost line width, pixels.
+    pub line_width: f32,
+    /// Ghosts drawn in front of the solid arm and the environment.
+    pub in_front: bool,
 }
 
 impl Default for NullspaceSettings {
     fn default() -> Self {
-        Self { mode: OverlayMode::Off, count: 100, sweep_dim: 0, animate: false }
+        Self {
+            mode: OverlayMode::Off,
+            count: 100,
+            sweep_dim: 0,
+            refine: false,
+            animate: false,
+            line_width: 3.0,
+            in_front: true,
+        }
     }
 }
 
-/// The shipped generator for the robot on stage, if any.
-#[derive(Resource, Default, Clone)]
-pub struct GanModel(pub Option<Arc<LoadedModel>>);
-
 /// One ghost arm: joint origins and tip in the robot frame, and its error.
-#[derive(Component, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct Ghost {
     pub joints: Vec<f64>,
     pub points: Vec<Vec3>,
     pub position_error_mm: f64,
 }
 
-#[derive(Resource, Default)]
-struct OverlayTask(Option<Task<Vec<Solution>>>);
+/// The ghosts shown, and what they answer.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct Ghosts {
+    pub ghosts: Vec<Ghost>,
+    /// How many were asked for, and why fewer came (joint limits, no redundancy, no GAN).
+    pub asked: usize,
+    pub limit: Option<String>,
+    /// The inputs they were computed from.
+    key: Option<OverlayKey>,
+}
 
-/// Set when the overlay must be recomputed (target, arm or settings changed).
+impl Ghosts {
+    /// The target these ghosts were computed for.
+    pub fn target(&self) -> Option<&Isometry3<f64>> {
+        self.key.as_ref().map(|k| &k.target)
+    }
+
+    pub fn mean_error_mm(&self) -> Option<f64> {
+        (!self.ghosts.is_empty())
+            .then(|| self.ghosts.iter().map(|g| g.position_error_mm).sum::<f64>() / self.ghosts.len() as f64)
+    }
+}
+
+/// Everything an overlay depends on; a new one is computed when this changes.
+#[derive(Debug, Clone, PartialEq)]
+struct OverlayKey {
+    robot: String,
+    target: Isometry3<f64>,
+    q: Vec<f64>,
+    mode: OverlayMode,
+    count: usize,
+    sweep_dim: usize,
+    refine: bool,
+    mask: GoalMask,
+    has_gan: bool,
+}
+
+struct OverlayJob {
+    key: OverlayKey,
+    chain: Chain,
+    gan: Option<Arc<LoadedModel>>,
+}
+
+struct OverlayOutput {
+    key: OverlayKey,
+    solutions: Vec<Solution>,
+    limit: Option<String>,
+}
+
 #[derive(Resource, Default)]
-struct OverlayDirty(bool);
+struct OverlaySlot {
+    slot: JobSlot<OverlayJob, OverlayOutput>,
+    launched: Option<OverlayKey>,
+    launches: u64,
+}
+
+/// Whether the ghosts shown answer the current target, arm and settings, and nothing is computing.
+#[cfg(test)]
+pub fn overlay_settled(world: &World) -> bool {
+    let idle = world.resource::<OverlaySlot>().slot.is_idle();
+    let settings = world.resource::<NullspaceSettings>();
+    let current = world.resource::<Ghosts>().key.as_ref().is_some_and(|k| {
+        k.target == world.resource::<Target>().pose
+            && k.q == world.resource::<ArmState>().q
+            && (k.mode, k.count, k.refine, k.sweep_dim)
+                == (settings.mode, settings.count.clamp(1, MAX_GHOSTS), settings.refine, settings.sweep_dim)
+    });
+    idle && current
+}
+
+/// Thick ghost lines, drawn in front (a gizmo group of their own).
+#[derive(Default, Reflect, GizmoConfigGroup)]
+pub struct GhostGizmos;
 
 pub struct NullspacePlugin;
 
 impl Plugin for NullspacePlugin {
     fn build(&self, app: &mut App) {
+        // Only with a renderer: headless tests have no gizmo store.
+        if app.world().contains_resource::<GizmoConfigStore>() {
+            app.init_gizmo_group::<GhostGizmos>();
+        }
         app.init_resource::<NullspaceSettings>()
+            .init_resource::<Ghosts>()
+            .init_resource::<OverlaySlot>()
             .add_systems(Startup, apply_startup_overlay)
-            .init_resource::<GanModel>()
-            .init_resource::<OverlayTask>()
-            .init_resource::<OverlayDirty>()
-            .add_systems(
-                Update,
-                (
-                    load_gan,
-                    mark_dirty,
-                    launch_overlay,
-                    collect_overlay,
-                    animate_along_ghosts,
-                    // Drawing needs the gizmo renderer (absent in headless tests).
-                    draw_ghosts.run_if(resource_exists::<GizmoConfigStore>),
-                )
-                    .chain(),
-            );
+            .add_systems(Update, launch_overlay.in_set(StudioSet::Request))
+            .add_systems(Update, collect_overlay.in_set(StudioSet::Collect))
+            .add_systems(Update, animate_along_ghosts.in_set(StudioSet::Apply))
+            .add_systems(Update, (style_ghosts, draw_ghosts).chain().in_set(StudioSet::Gizmos));
     }
 }
 
 fn apply_startup_overlay(options: Option<Res<super::StudioOptions>>, mut settings: ResMut<NullspaceSettings>) {
-    if let Some((mode, count)) = options.and_then(|o| o.overlay) {
+    let Some(options) = options else { return };
+    if let Some((mode, count)) = options.overlay {
         (settings.mode, settings.count) = (mode, count);
     }
+    settings.refine = options.refine_ghosts;
 }
 
-fn load_gan(studio: Res<StudioRobot>, mut gan: ResMut<GanModel>) {
-    if !studio.is_changed() {
-        return;
-    }
-    let robot = &studio.robot;
-    gan.0 = solvers::shipped_checkpoint(&robot.name, ModelKind::CycleikGan)
-        .and_then(|path| LoadedModel::load_for(&path, &robot.name, &robot.chain).ok())
-        .map(Arc::new);
-}
-
-fn mark_dirty(
-    settings: Res<NullspaceSettings>,
-    studio: Res<StudioRobot>,
-    mut moves: MessageReader<TargetMoved>,
-    mut dirty: ResMut<OverlayDirty>,
-) {
-    let moved = moves.read().count() > 0;
-    if moved || settings.is_changed() || studio.is_changed() {
-        dirty.0 = true;
-    }
-}
-
-/// One overlay computation at a time; the newest state wins.
+/// One overlay at a time, for the target the arm answers; the newest inputs win.
+#[allow(clippy::too_many_arguments)]
 fn launch_overlay(
     settings: Res<NullspaceSettings>,
     studio: Res<StudioRobot>,
     arm: Res<ArmState>,
     target: Res<Target>,
-    gan: Res<GanModel>,
-    mut dirty: ResMut<OverlayDirty>,
-    mut task: ResMut<OverlayTask>,
+    status: Res<SolveStatus>,
+    goal: Res<GoalSettings>,
+    choice: Res<SolverChoice>,
+    mut overlay: ResMut<OverlaySlot>,
 ) {
-    if !dirty.0 || task.0.is_some() {
+    // Wait for the solve of the current target to land: ghosts never show an older one.
+    if !status.answers(&target.pose) || arm.q.len() != studio.robot.chain.dof() || !overlay.slot.is_idle() {
         return;
     }
-    dirty.0 = false;
-    let chain = studio.robot.chain.clone();
-    let (mode, count, dim) = (settings.mode, settings.count.clamp(1, 500), settings.sweep_dim);
-    let (pose, q, model) = (target.pose, arm.q.clone(), gan.0.clone());
-    task.0 = Some(AsyncComputeTaskPool::get().spawn(async move {
-        let joints = overlay_joints(&chain, mode, count, dim, &pose, &q, model);
-        joints
-            .chunks_exact(chain.dof())
-            .map(|c| Solution::evaluate(&chain, c.to_vec(), &pose, GoalMask::Full))
-            .collect()
-    }));
+    let key = OverlayKey {
+        robot: studio.robot.name.clone(),
+        target: target.pose,
+        q: arm.q.clone(),
+        mode: settings.mode,
+        count: settings.count.clamp(1, MAX_GHOSTS),
+        sweep_dim: settings.sweep_dim,
+        refine: settings.refine,
+        mask: goal.mask,
+        has_gan: choice.gan().is_some(),
+    };
+    if overlay.launched.as_ref() == Some(&key) {
+        return;
+    }
+    overlay.launched = Some(key.clone());
+    overlay.launches += 1;
+    let id = overlay.launches;
+    let job = OverlayJob { key, chain: studio.robot.chain.clone(), gan: choice.gan().cloned() };
+    overlay.slot.submit(id, job);
+    overlay.slot.launch(Pool::Compute, compute_overlay);
 }
 
-/// Joint vectors (flattened) of the overlay's solutions.
-fn overlay_joints(
-    chain: &ik_studio::Chain,
-    mode: OverlayMode,
-    count: usize,
-    sweep_dim: usize,
-    target: &Isometry3<f64>,
-    q: &[f64],
-    gan: Option<Arc<LoadedModel>>,
-) -> Vec<f64> {
-    let pose = Pose::from_isometry(target).to_array();
-    match (mode, gan) {
-        (OverlayMode::Off, _) => Vec::new(),
-        (OverlayMode::SelfMotion, _) => solvers::self_motion(chain, q, count, 0.04).concat(),
-        (OverlayMode::GanSamples, Some(gan)) => gan.infer(&pose, count).unwrap_or_default(),
+fn compute_overlay(job: OverlayJob) -> OverlayOutput {
+    let OverlayJob { key, chain, gan } = job;
+    let (joints, mut limit) = overlay_joints(&chain, &key, gan.as_deref());
+    let mut solutions: Vec<Solution> = joints
+        .into_iter()
+        .filter(|q| q.len() == chain.dof() && q.iter().all(|v| v.is_finite()))
+        .map(|q| Solution::evaluate(&chain, q, &key.target, key.mask))
+        .collect();
+    let gan_mode = matches!(key.mode, OverlayMode::GanSamples | OverlayMode::GanSweep);
+    if key.refine && gan_mode {
+        solutions = refine(&chain, &key.target, key.mask, solutions);
+    }
+    if limit.is_none() && key.mode != OverlayMode::Off && solutions.len() < key.count {
+        limit = Some(format!("{} of {} are finite", solutions.len(), key.count));
+    }
+    OverlayOutput { key, solutions, limit }
+}
+
+/// Joint vectors of the overlay, and why there are fewer than asked for.
+fn overlay_joints(chain: &Chain, key: &OverlayKey, gan: Option<&LoadedModel>) -> (Vec<Vec<f64>>, Option<String>) {
+    let pose = Pose::from_isometry(&key.target).to_array();
+    let dof = chain.dof();
+    let split = |flat: Vec<f64>| flat.chunks_exact(dof).map(<[f64]>::to_vec).collect::<Vec<_>>();
+    let count = key.count;
+    match (key.mode, gan) {
+        (OverlayMode::Off, _) => (Vec::new(), None),
+        (OverlayMode::SelfMotion, _) if dof <= 6 => (
+            Vec::new(),
+            Some(format!("numeric self-motion keeps the full pose: a {dof}-joint arm has none (it needs 7 or more)")),
+        ),
+        (OverlayMode::SelfMotion, _) => {
+            let path = solvers::self_motion(chain, &key.q, count, SELF_MOTION_STEP);
+            let limit = (path.len() < count).then(|| {
+                format!("self-motion reached joint limits after {} steps of {SELF_MOTION_STEP} rad both ways", path.len())
+            });
+            (path, limit)
+        }
+        (_, None) => (Vec::new(), Some("no GAN for this robot (or still loading)".into())),
+        (OverlayMode::GanSamples, Some(gan)) => (split(gan.infer(&pose, count).unwrap_or_default()), None),
         (OverlayMode::GanSweep, Some(gan)) => {
             let dim = gan.card.io.noise_dim().max(1);
             let noise: Vec<f64> = (0..count)
                 .flat_map(|i| {
                     let t = if count > 1 { i as f64 / (count - 1) as f64 } else { 0.5 };
-                    (0..dim).map(move |d| if d == sweep_dim % dim { t } else { 0.5 })
+                    (0..dim).map(move |d| if d == key.sweep_dim % dim { t } else { 0.5 })
                 })
                 .collect();
-            gan.infer_with_noise(&pose, &noise).unwrap_or_default()
+            (split(gan.infer_with_noise(&pose, &noise).unwrap_or_default()), None)
         }
-        (_, None) => Vec::new(),
     }
 }
 
-fn collect_overlay(
-    mut commands: Commands,
-    mut task: ResMut<OverlayTask>,
-    studio: Res<StudioRobot>,
-    old: Query<Entity, With<Ghost>>,
-) {
-    let Some(running) = &mut task.0 else { return };
-    let Some(solutions) = block_on(poll_once(running)) else { return };
-    task.0 = None;
-    for entity in &old {
-        commands.entity(entity).despawn();
+/// Each sample polished by a few Levenberg–Marquardt steps from where the GAN put it.
+fn refine(chain: &Chain, target: &Isometry3<f64>, mask: GoalMask, samples: Vec<Solution>) -> Vec<Solution> {
+    let mut polish = NumericSolver::new(chain.clone());
+    (polish.max_restarts, polish.max_iterations) = (0, 12);
+    samples
+        .into_iter()
+        .map(|s| {
+            let request = SolveRequest {
+                mask,
+                seed: Some(s.joints.clone()),
+                budget: Duration::from_millis(5),
+                ..SolveRequest::new(*target)
+            };
+            polish.solve(&request).solutions.into_iter().find(Solution::is_finite).unwrap_or(s)
+        })
+        .collect()
+}
+
+fn collect_overlay(mut overlay: ResMut<OverlaySlot>, studio: Res<StudioRobot>, mut ghosts: ResMut<Ghosts>) {
+    let Some((_, output)) = overlay.slot.poll() else { return };
+    if output.key.robot != studio.robot.name {
+        return;
     }
     let chain = &studio.robot.chain;
     let mut points = vec![Point3::origin(); chain.dof() + 1];
-    for s in solutions {
-        if s.joints.len() != chain.dof() {
-            continue;
-        }
-        chain.fk_points(&s.joints, &mut points);
-        commands.spawn(Ghost {
-            points: points.iter().map(|p| to_vec3(&p.coords)).collect(),
-            position_error_mm: s.position_error_mm,
-            joints: s.joints,
-        });
-    }
+    *ghosts = Ghosts {
+        ghosts: output
+            .solutions
+            .into_iter()
+            .map(|s| {
+                chain.fk_points(&s.joints, &mut points);
+                Ghost {
+                    points: points.iter().map(|p| to_vec3(&p.coords)).collect(),
+                    position_error_mm: s.position_error_mm,
+                    joints: s.joints,
+                }
+            })
+            .collect(),
+        asked: if output.key.mode == OverlayMode::Off { 0 } else { output.key.count },
+        limit: output.limit,
+        key: Some(output.key),
+    };
 }
 
-/// With "animate", the arm walks back and forth through the ghosts.
+/// With "animate", the drawn arm walks back and forth through the ghosts (the arm's state stays the answer).
 fn animate_along_ghosts(
     settings: Res<NullspaceSettings>,
     time: Res<Time>,
-    ghosts: Query<&Ghost>,
-    mut arm: ResMut<ArmState>,
+    ghosts: Res<Ghosts>,
+    mut shown: ResMut<ShownPose>,
 ) {
-    if !settings.animate || settings.mode == OverlayMode::Off {
+    if !settings.animate || settings.mode == OverlayMode::Off || ghosts.ghosts.len() < 2 {
+        if shown.0.is_some() {
+            shown.0 = None;
+        }
         return;
     }
-    let all: Vec<&Ghost> = ghosts.iter().collect();
-    if all.len() < 2 {
-        return;
-    }
-    // Ping-pong over the ghosts in spawn order, one full sweep every 4 s.
+    let all = &ghosts.ghosts;
+    // Ping-pong over the ghosts in order, one full sweep every 4 s.
     let phase = (time.elapsed_secs() / 4.0).fract() * 2.0;
     let t = if phase < 1.0 { phase } else { 2.0 - phase };
     let index = ((all.len() - 1) as f32 * t).round() as usize;
-    if arm.q != all[index].joints {
-        arm.q = all[index].joints.clone();
+    if shown.0.as_ref() != Some(&all[index].joints) {
+        shown.0 = Some(all[index].joints.clone());
     }
 }
 
 /// Error colour: green at 0, amber at 10 mm, red from 20 mm.
-fn error_color(mm: f64, alpha: f32) -> Color {
+pub fn error_color(mm: f64, alpha: f32) -> Color {
     let t = (mm / 20.0).clamp(0.0, 1.0) as f32;
     Color::srgba(0.25 + 0.7 * t, 0.85 - 0.6 * t, 0.35 - 0.15 * t, alpha)
 }
 
-fn draw_ghosts(mut gizmos: Gizmos, ghosts: Query<&Ghost>, frame: Single<&GlobalTransform, With<RobotFrame>>) {
-    let to_world = frame.affine();
-    for ghost in &ghosts {
-        let world: Vec<Vec3> = ghost.points.iter().map(|p| to_world.transform_point3(*p)).collect();
-        gizmos.linestrip(world.iter().copied(), error_color(ghost.position_error_mm, 0.35));
-        // Elbow and wrist: the middle joint and the one before the last.
-        let n = world.len();
-        for (i, color) in
-            [(n / 2, Color::srgba(1.0, 0.85, 0.2, 0.8)), (n.saturating_sub(3), Color::srgba(0.3, 0.8, 1.0, 0.8))]
-        {
-            if let Some(p) = world.get(i) {
-                gizmos.sphere(Isometry3d::from_translation(*p), 0.006, color);
-            }
-        }
+/// Elbow (middle joint) and wrist (the joint before the last two) markers.
+pub const ELBOW_COLOR: Color = Color::srgba(1.0, 0.85, 0.2, 0.9);
+pub const WRIST_COLOR: Color = Color::srgba(0.3, 0.8, 1.0, 0.9);
+
+fn style_ghosts(settings: Res<NullspaceSettings>, mut store: ResMut<GizmoConfigStore>) {
+    if !settings.is_changed() {
+        return;
     }
+    let (config, _) = store.config_mut::<GhostGizmos>();
+    config.line.width = settings.line_width;
+    config.depth_bias = if settings.in_front { -1.0 } else { 0.0 };
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::app::robot::RobotChoice;
-
-    fn app() -> App {
-        let mut app = App::new();
-        app.add_plugins(MinimalPlugins).add_message::<TargetMoved>().add_plugins(NullspacePlugin);
-        let choice = RobotChoice::Builtin("nicol-right".into());
-        let robot = choice.load().unwrap();
-        let q = vec![1.0, 0.3, -0.6, 0.4, 0.3, 0.2, 0.1, -0.1];
-        let pose = robot.chain.fk_unchecked(&q);
-        app.insert_resource(StudioRobot::new(robot, choice))
-            .insert_resource(ArmState { q })
-            .insert_resource(Target { pose });
-        app.world_mut().spawn((RobotFrame, GlobalTransform::default()));
-        app
+fn draw_ghosts(
+    mut gizmos: Gizmos<GhostGizmos>,
+    ghosts: Res<Ghosts>,
+    settings: Res<NullspaceSettings>,
+    frame: Single<&GlobalTransform, With<RobotFrame>>,
+) {
+    if settings.mode == OverlayMode::Off {
+        return;
     }
-
-    fn settle(app: &mut App) -> usize {
-        for _ in 0..500 {
-            app.update();
-            if app.world().resource::<OverlayTask>().0.is_none() && !app.world().resource::<OverlayDirty>().0 {
-                app.update();
-                break;
+    let to_world = frame.affine();
+    // Fainter as there are more of them, never below a visible floor.
+    let alpha = (8.0 / (ghosts.ghosts.len() as f32).sqrt()).clamp(0.35, 0.9);
+    for ghost in &ghosts.ghosts {
+        let world: Vec<Vec3> = ghost.points.iter().map(|p| to_world.transform_point3(*p)).collect();
+        gizmos.linestrip(world.iter().copied(), error_color(ghost.position_error_mm, alpha));
+        let n = world.len();
+        for (i, color) in [(n / 2, ELBOW_COLOR), (n.saturating_sub(3), WRIST_COLOR)] {
+            if let Some(p) = world.get(i) {
+                gizmos.sphere(Isometry3d::from_translation(*p), 0.008, color);
             }
-            std::thread::sleep(std::time::Duration::from_millis(2));
         }
-        app.world_mut().query::<&Ghost>().iter(app.world()).count()
-    }
-
-    #[test]
-    fn ghost_count_follows_the_slider_and_ghosts_keep_the_tip() {
-        let mut app = app();
-        assert_eq!(settle(&mut app), 0, "off by default");
-        app.world_mut().resource_mut::<NullspaceSettings>().mode = OverlayMode::SelfMotion;
-        app.world_mut().resource_mut::<NullspaceSettings>().count = 24;
-        assert_eq!(settle(&mut app), 24);
-        app.world_mut().resource_mut::<NullspaceSettings>().count = 5;
-        assert_eq!(settle(&mut app), 5);
-        let target = app.world().resource::<Target>().pose;
-        let chain = app.world().resource::<StudioRobot>().robot.chain.clone();
-        for ghost in app.world_mut().query::<&Ghost>().iter(app.world()) {
-            assert!(ghost.position_error_mm < 1.0);
-            let tip = chain.fk_unchecked(&ghost.joints);
-            assert!((tip.translation.vector - target.translation.vector).norm() < 1e-3);
-            assert_eq!(ghost.points.len(), 9);
-        }
-        app.world_mut().resource_mut::<NullspaceSettings>().mode = OverlayMode::Off;
-        assert_eq!(settle(&mut app), 0);
     }
 }

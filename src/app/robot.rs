@@ -9,6 +9,10 @@ use ik_studio::robots::{self, Robot, RobotError, Workspace};
 
 use super::StudioOptions;
 use super::convert::{RobotFrame, to_transform};
+use super::flow::StudioSet;
+use super::jobs::{JobSlot, Pool};
+use super::scene::SceneOptions;
+use super::target::{SetTarget, TargetOrigin};
 use super::urdf_visuals::{MeshCache, MeshSearchPath, build_visuals};
 
 /// A robot the user can pick.
@@ -72,37 +76,69 @@ impl StudioRobot {
     }
 }
 
-/// The user set the joint values directly (sliders, home, random pose): the
-/// target follows the tip instead of the tip following the target.
-#[derive(Message, Debug, Clone, Copy)]
-pub struct JointsEdited;
+/// Request to put the arm in configuration `q` (applied by the arm's one
+/// writer): a solve landed, the user set the joints, or a robot came on stage.
+#[derive(Message, Debug, Clone)]
+pub struct SetArm(pub Vec<f64>);
 
-/// The chain's joint values as shown.
+/// The chain's joint values: the configuration that answers the target (or the
+/// one the user set). Written only by [`apply_arm`], from [`SetArm`].
 #[derive(Resource, Debug, Clone, PartialEq)]
 pub struct ArmState {
     pub q: Vec<f64>,
 }
 
+/// A configuration to draw instead of [`ArmState`] (the arm walking along the
+/// ghosts); the arm's state itself stays the answer.
+#[derive(Resource, Debug, Clone, Default)]
+pub struct ShownPose(pub Option<Vec<f64>>);
+
 /// A link of the robot model; its transform is the link's pose in the robot frame.
 #[derive(Component)]
 pub struct LinkVisual {
     pub link: usize,
+    /// Moved by the chain (or carrying it): the arm, not the environment.
+    pub on_arm: bool,
 }
 
 /// The root of the spawned robot model.
 #[derive(Component)]
 pub struct RobotModel;
 
+/// A robot being loaded in the background: the robot with its home
+/// configuration, or why it could not be opened.
+type RobotLoad = Result<(Robot, Vec<f64>), String>;
+
+/// Robot switches, loaded off the main thread (newest choice wins).
+#[derive(Resource, Default)]
+pub struct RobotLoads {
+    slot: JobSlot<RobotChoice, RobotLoad>,
+    choices: u64,
+    loading: Option<RobotChoice>,
+}
+
+impl RobotLoads {
+    /// The robot being loaded, if any (the panel says so).
+    pub fn loading(&self) -> Option<&RobotChoice> {
+        self.loading.as_ref()
+    }
+}
+
 pub struct RobotPlugin;
 
 impl Plugin for RobotPlugin {
     fn build(&self, app: &mut App) {
         app.add_message::<SelectRobot>()
-            .add_message::<JointsEdited>()
+            .add_message::<SetArm>()
             .init_resource::<MeshSearchPath>()
             .init_resource::<MeshCache>()
+            .init_resource::<RobotLoads>()
+            .init_resource::<ShownPose>()
             .add_systems(PreStartup, load_initial_robot)
-            .add_systems(Update, (switch_robot, spawn_robot_model, pose_links).chain());
+            .add_systems(Update, load_robot_in_background.in_set(StudioSet::Request))
+            .add_systems(Update, finish_robot_load.in_set(StudioSet::Collect))
+            .add_systems(Update, apply_arm.in_set(StudioSet::Apply))
+            .add_systems(Update, (spawn_robot_model, pose_links, show_arm_and_environment).chain().in_set(StudioSet::Draw));
     }
 }
 
@@ -141,15 +177,81 @@ fn sample_configuration(robot: &Robot, workspace: &Workspace, seed: u64) -> Opti
     sample_dataset(robot, workspace, &cfg, &|_| {}).ok().map(|(d, _)| d.joints)
 }
 
-fn switch_robot(mut requests: MessageReader<SelectRobot>, mut studio: ResMut<StudioRobot>, mut arm: ResMut<ArmState>) {
-    let Some(SelectRobot(choice)) = requests.read().last() else { return };
-    match choice.load() {
-        Ok(robot) => {
-            arm.q = home_configuration(&robot);
-            *studio = StudioRobot::new(robot, choice.clone());
-        }
-        Err(e) => studio.warnings.push(format!("cannot open {}: {e}", choice.label())),
+/// Parsing a URDF and finding a home pose happen off the main thread.
+fn load_robot_in_background(mut requests: MessageReader<SelectRobot>, mut loads: ResMut<RobotLoads>) {
+    let loads = &mut *loads;
+    for SelectRobot(choice) in requests.read() {
+        loads.choices += 1;
+        loads.slot.submit(loads.choices, choice.clone());
     }
+    let next = loads.slot.pending().cloned();
+    let started = loads.slot.launch(Pool::Io, |choice: RobotChoice| {
+        let robot = choice.load().map_err(|e| format!("cannot open {}: {e}", choice.label()))?;
+        let q = home_configuration(&robot);
+        Ok((robot, q))
+    });
+    if started {
+        loads.loading = next;
+    }
+}
+
+/// A loaded robot goes on stage in its home configuration, the target at its tip.
+fn finish_robot_load(
+    mut loads: ResMut<RobotLoads>,
+    mut studio: ResMut<StudioRobot>,
+    mut arm: MessageWriter<SetArm>,
+    mut target: MessageWriter<SetTarget>,
+) {
+    let Some((_, loaded)) = loads.slot.poll() else { return };
+    let choice = loads.loading.take();
+    match (loaded, choice) {
+        (Ok((robot, q)), Some(choice)) => {
+            let pose = robot.chain.fk_unchecked(&q);
+            *studio = StudioRobot::new(robot, choice);
+            arm.write(SetArm(q));
+            target.write(SetTarget { pose, origin: TargetOrigin::Robot });
+        }
+        (Err(e), _) => studio.warnings.push(e),
+        (Ok(_), None) => {}
+    }
+}
+
+/// The arm's one writer: the newest [`SetArm`] of the frame for this robot's chain.
+pub fn apply_arm(mut requests: MessageReader<SetArm>, studio: Res<StudioRobot>, mut arm: ResMut<ArmState>) {
+    let dof = studio.robot.chain.dof();
+    if let Some(SetArm(q)) = requests.read().filter(|s| s.0.len() == dof).last()
+        && arm.q != *q
+    {
+        arm.q = q.clone();
+    }
+}
+
+/// Links moved by the chain, and those carrying its first joint: the arm.
+fn arm_links(studio: &StudioRobot) -> Vec<bool> {
+    let tree = &studio.robot.tree;
+    let chain_joints: Vec<usize> = studio.chain_to_tree.clone();
+    let mut on_arm = vec![false; tree.links.len()];
+    for (l, flag) in on_arm.iter_mut().enumerate() {
+        // Walk to the root: a chain joint on the way means the chain moves this link.
+        let mut link = l;
+        while let Some(j) = tree.links[link].parent_joint {
+            if chain_joints.contains(&j) {
+                *flag = true;
+                break;
+            }
+            link = tree.joints[j].parent_link;
+        }
+    }
+    // The links carrying the first chain joint (shoulder, torso, base) belong to the arm too.
+    if let Some(&first) = chain_joints.first() {
+        let mut link = tree.joints[first].parent_link;
+        on_arm[link] = true;
+        while let Some(j) = tree.links[link].parent_joint {
+            link = tree.joints[j].parent_link;
+            on_arm[link] = true;
+        }
+    }
+    on_arm
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -174,9 +276,11 @@ fn spawn_robot_model(
         RobotChoice::Builtin(_) => None,
     };
     let (parts, warnings) = build_visuals(&studio.robot.tree, urdf_dir.as_deref(), &search, &mut meshes, &mut cache);
-    let mut material_cache: Vec<(Color, Handle<StandardMaterial>)> = Vec::new();
-    let mut material = |color: Color| {
-        if let Some((_, h)) = material_cache.iter().find(|(c, _)| *c == color) {
+    let on_arm = arm_links(&studio);
+    // One material per colour and role: the arm's may be faded without fading the environment.
+    let mut material_cache: Vec<(Color, bool, Handle<StandardMaterial>)> = Vec::new();
+    let mut material = |color: Color, arm: bool| {
+        if let Some((_, _, h)) = material_cache.iter().find(|(c, a, _)| *c == color && *a == arm) {
             return h.clone();
         }
         let h = materials.add(StandardMaterial {
@@ -186,17 +290,19 @@ fn spawn_robot_model(
             alpha_mode: if color.alpha() < 1.0 { AlphaMode::Blend } else { AlphaMode::Opaque },
             ..default()
         });
-        material_cache.push((color, h.clone()));
+        material_cache.push((color, arm, h.clone()));
         h
     };
     let model = commands.spawn((RobotModel, Transform::default(), Visibility::default(), ChildOf(*frame))).id();
     for (link, visuals) in parts.into_iter().enumerate() {
-        let link_entity =
-            commands.spawn((LinkVisual { link }, Transform::default(), Visibility::default(), ChildOf(model))).id();
+        let arm = on_arm[link];
+        let link_entity = commands
+            .spawn((LinkVisual { link, on_arm: arm }, Transform::default(), Visibility::default(), ChildOf(model)))
+            .id();
         for part in visuals {
             commands.spawn((
                 Mesh3d(part.mesh),
-                MeshMaterial3d(material(part.color)),
+                MeshMaterial3d(material(part.color, arm)),
                 part.transform,
                 ChildOf(link_entity),
             ));
@@ -205,11 +311,19 @@ fn spawn_robot_model(
     studio.bypass_change_detection().warnings.extend(warnings);
 }
 
-fn pose_links(studio: Res<StudioRobot>, arm: Res<ArmState>, mut links: Query<(&LinkVisual, &mut Transform)>) {
-    if !(arm.is_changed() || studio.is_changed()) || arm.q.len() != studio.robot.chain.dof() {
+fn pose_links(
+    studio: Res<StudioRobot>,
+    arm: Res<ArmState>,
+    shown: Res<ShownPose>,
+    mut links: Query<(&LinkVisual, &mut Transform)>,
+    added: Query<(), Added<LinkVisual>>,
+) {
+    let q = shown.0.as_ref().unwrap_or(&arm.q);
+    let changed = arm.is_changed() || shown.is_changed() || studio.is_changed() || !added.is_empty();
+    if !changed || q.len() != studio.robot.chain.dof() {
         return;
     }
-    let Ok(poses) = studio.robot.tree.link_poses(&studio.tree_values(&arm.q)) else { return };
+    let Ok(poses) = studio.robot.tree.link_poses(&studio.tree_values(q)) else { return };
     for (link, mut transform) in &mut links {
         if let Some(pose) = poses.get(link.link) {
             *transform = to_transform(pose);
@@ -217,57 +331,31 @@ fn pose_links(studio: Res<StudioRobot>, arm: Res<ArmState>, mut links: Query<(&L
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::app::convert::{RobotFrame, to_isometry};
-
-    /// The robot plugin without a window: assets in memory, no rendering.
-    fn app() -> App {
-        let mut app = App::new();
-        app.add_plugins((MinimalPlugins, bevy::asset::AssetPlugin::default()))
-            .init_asset::<Mesh>()
-            .init_asset::<StandardMaterial>()
-            .insert_resource(StudioOptions { robot: RobotChoice::Builtin("omx".into()), ..default() })
-            .add_plugins(RobotPlugin);
-        app.world_mut().spawn((RobotFrame, Transform::default()));
-        app.update();
-        app.update();
-        app
+/// The scene options' arm opacity and environment switch, on the model's links.
+fn show_arm_and_environment(
+    options: Res<SceneOptions>,
+    mut links: Query<(&LinkVisual, &mut Visibility, &Children)>,
+    added: Query<(), Added<LinkVisual>>,
+    parts: Query<&MeshMaterial3d<StandardMaterial>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+) {
+    if !options.is_changed() && added.is_empty() {
+        return;
     }
-
-    #[test]
-    fn links_follow_the_arm_state_and_robots_switch() {
-        let mut app = app();
-        let studio = app.world().resource::<StudioRobot>().clone();
-        let tree = &studio.robot.tree;
-        let count = app.world_mut().query::<&LinkVisual>().iter(app.world()).count();
-        assert_eq!(count, tree.links.len());
-
-        let q = vec![0.4, -0.3, 0.5, 0.2];
-        app.world_mut().resource_mut::<ArmState>().q = q.clone();
-        app.update();
-        let tip = tree.link_index("end_effector_link").unwrap();
-        let mut links = app.world_mut().query::<(&LinkVisual, &Transform)>();
-        let (_, transform) = links.iter(app.world()).find(|(l, _)| l.link == tip).unwrap();
-        let expected = studio.robot.chain.fk(&q).unwrap();
-        assert!((to_isometry(transform).translation.vector - expected.translation.vector).norm() < 1e-6);
-
-        app.world_mut().write_message(SelectRobot(RobotChoice::Builtin("nicol-left".into())));
-        app.update();
-        app.update();
-        let studio = app.world().resource::<StudioRobot>();
-        assert_eq!(studio.robot.name, "nicol-left");
-        assert_eq!(app.world().resource::<ArmState>().q.len(), 8);
-        let links = studio.robot.tree.links.len();
-        assert_eq!(app.world_mut().query::<&LinkVisual>().iter(app.world()).count(), links);
-
-        // A bad URDF is refused with a warning; the robot on stage stays.
-        let bad = RobotChoice::Urdf { path: "/no/such.urdf".into(), base: "a".into(), tip: "b".into() };
-        app.world_mut().write_message(SelectRobot(bad));
-        app.update();
-        let studio = app.world().resource::<StudioRobot>();
-        assert_eq!(studio.robot.name, "nicol-left");
-        assert!(studio.warnings.iter().any(|w| w.contains("cannot open")));
+    let mut faded = Vec::new();
+    for (link, mut visibility, children) in &mut links {
+        *visibility = if link.on_arm || options.environment { Visibility::Inherited } else { Visibility::Hidden };
+        if link.on_arm {
+            faded.extend(children.iter().filter_map(|c| parts.get(c).ok()).map(|m| m.0.id()));
+        }
+    }
+    faded.sort();
+    faded.dedup();
+    let alpha = options.arm_opacity.clamp(0.05, 1.0);
+    for id in faded {
+        if let Some(mut material) = materials.get_mut(id) {
+            material.base_color.set_alpha(alpha);
+            material.alpha_mode = if alpha < 1.0 { AlphaMode::Blend } else { AlphaMode::Opaque };
+        }
     }
 }

@@ -5,6 +5,7 @@ use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 
 use super::convert::{RobotFrame, robot_to_bevy};
+use super::flow::StudioSet;
 use super::robot::{LinkVisual, StudioRobot};
 
 pub struct ScenePlugin;
@@ -18,7 +19,7 @@ impl Plugin for ScenePlugin {
             .add_systems(Startup, |options: Res<super::StudioOptions>, mut scene: ResMut<SceneOptions>| {
                 scene.link_frames = options.link_frames;
             })
-            .add_systems(Update, (draw_floor, draw_link_frames))
+            .add_systems(Update, (draw_floor, draw_link_frames).in_set(StudioSet::Gizmos))
             .add_systems(bevy_egui::EguiPrimaryContextPass, draw_link_names);
     }
 }
@@ -30,11 +31,15 @@ pub struct SceneOptions {
     pub base_axes: bool,
     /// Axes and names of every link.
     pub link_frames: bool,
+    /// Opacity of the solid arm (lower it to see the ghosts through it).
+    pub arm_opacity: f32,
+    /// Show the links that are not the arm (frame posts, table, the other arm).
+    pub environment: bool,
 }
 
 impl Default for SceneOptions {
     fn default() -> Self {
-        Self { grid: true, base_axes: true, link_frames: false }
+        Self { grid: true, base_axes: true, link_frames: false, arm_opacity: 1.0, environment: true }
     }
 }
 

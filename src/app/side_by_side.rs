@@ -1,4 +1,5 @@
-//! Side by side: several solvers answer the live target at once, each in its
+//! Side by side (not to be confused with the Compare window, which evaluates
+//! solvers on a test set): several solvers answer the live target at once, each in its
 //! own background queue; each answer is drawn as a coloured ghost arm, with
 //! its time and error in the panel.
 
@@ -9,15 +10,16 @@ use ik_studio::solvers::{SolveResult, Solver};
 use nalgebra::Point3;
 
 use super::convert::{RobotFrame, to_vec3};
+use super::flow::StudioSet;
 use super::robot::{ArmState, StudioRobot};
-use super::solve::{GoalSettings, SolveSlot, SolverChoice};
+use super::solve::{GoalSettings, SolveSlot, SolverChoice, launch_solver};
 use super::target::TargetMoved;
 
 /// Colours of the compared solvers, in order.
-pub const COMPARE_COLORS: [[u8; 3]; 6] =
+pub const SIDE_BY_SIDE_COLORS: [[u8; 3]; 6] =
     [[90, 170, 255], [255, 150, 60], [190, 110, 250], [80, 220, 200], [250, 90, 150], [200, 200, 80]];
 
-pub struct CompareEntry {
+pub struct SideBySideEntry {
     pub solver: Arc<dyn Solver>,
     pub enabled: bool,
     pub color: [u8; 3],
@@ -27,35 +29,29 @@ pub struct CompareEntry {
 
 /// Every solver of the robot, each with its own queue; the enabled ones answer.
 #[derive(Resource, Default)]
-pub struct CompareSet {
-    pub entries: Vec<CompareEntry>,
+pub struct SideBySide {
+    pub entries: Vec<SideBySideEntry>,
     requests: u64,
 }
 
-impl CompareSet {
+impl SideBySide {
     pub fn running(&self) -> usize {
         self.entries.iter().filter(|e| e.slot.is_running()).count()
     }
 }
 
-pub struct ComparePlugin;
+pub struct SideBySidePlugin;
 
-impl Plugin for ComparePlugin {
+impl Plugin for SideBySidePlugin {
     fn build(&self, app: &mut App) {
-        app.init_resource::<CompareSet>().add_systems(
-            Update,
-            (
-                rebuild_on_solver_change,
-                submit_requests,
-                run_slots,
-                draw_compared.run_if(resource_exists::<GizmoConfigStore>),
-            )
-                .chain(),
-        );
+        app.init_resource::<SideBySide>()
+            .add_systems(Update, (rebuild_on_solver_change, submit_requests).chain().in_set(StudioSet::Request))
+            .add_systems(Update, run_slots.in_set(StudioSet::Collect))
+            .add_systems(Update, draw_compared.in_set(StudioSet::Gizmos));
     }
 }
 
-fn rebuild_on_solver_change(choice: Res<SolverChoice>, mut set: ResMut<CompareSet>) {
+fn rebuild_on_solver_change(choice: Res<SolverChoice>, mut set: ResMut<SideBySide>) {
     if !choice.is_changed() {
         return;
     }
@@ -64,16 +60,21 @@ fn rebuild_on_solver_change(choice: Res<SolverChoice>, mut set: ResMut<CompareSe
     if same {
         return; // only the selection changed
     }
+    // Solvers still offered keep their switch and queue (networks join as they load).
+    let mut old = std::mem::take(&mut set.entries);
     set.entries = choice
         .solvers
         .iter()
         .enumerate()
-        .map(|(i, solver)| CompareEntry {
-            solver: solver.clone(),
-            enabled: false,
-            color: COMPARE_COLORS[i % COMPARE_COLORS.len()],
-            last: None,
-            slot: SolveSlot::default(),
+        .map(|(i, solver)| match old.iter().position(|e| Arc::ptr_eq(&e.solver, solver)) {
+            Some(k) => old.swap_remove(k),
+            None => SideBySideEntry {
+                solver: solver.clone(),
+                enabled: false,
+                color: SIDE_BY_SIDE_COLORS[i % SIDE_BY_SIDE_COLORS.len()],
+                last: None,
+                slot: SolveSlot::default(),
+            },
         })
         .collect();
 }
@@ -82,10 +83,10 @@ fn submit_requests(
     mut moves: MessageReader<TargetMoved>,
     arm: Res<ArmState>,
     goal: Option<Res<GoalSettings>>,
-    mut set: ResMut<CompareSet>,
+    mut set: ResMut<SideBySide>,
 ) {
     let Some(goal) = goal else { return };
-    for moved in moves.read() {
+    for moved in moves.read().filter(|m| m.origin.asks_for_solve()) {
         set.requests += 1;
         let id = set.requests;
         for entry in set.entries.iter_mut().filter(|e| e.enabled) {
@@ -94,13 +95,13 @@ fn submit_requests(
     }
 }
 
-fn run_slots(mut set: ResMut<CompareSet>) {
+fn run_slots(mut set: ResMut<SideBySide>) {
     for entry in &mut set.entries {
         if let Some((_, result)) = entry.slot.poll() {
             entry.last = Some(result);
         }
         if entry.enabled {
-            entry.slot.launch(&entry.solver);
+            launch_solver(&mut entry.slot, &entry.solver);
         } else if entry.last.is_some() {
             entry.slot.clear();
             entry.last = None;
@@ -110,7 +111,7 @@ fn run_slots(mut set: ResMut<CompareSet>) {
 
 fn draw_compared(
     mut gizmos: Gizmos,
-    set: Res<CompareSet>,
+    set: Res<SideBySide>,
     studio: Res<StudioRobot>,
     frame: Single<&GlobalTransform, With<RobotFrame>>,
 ) {
@@ -133,52 +134,3 @@ fn draw_compared(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-    use crate::app::robot::RobotChoice;
-    use crate::app::solve::SolvePlugin;
-
-    #[test]
-    fn every_enabled_solver_answers_with_one_solve_in_flight_each() {
-        let mut app = App::new();
-        app.add_plugins(MinimalPlugins).add_message::<TargetMoved>().add_plugins((SolvePlugin, ComparePlugin));
-        let choice = RobotChoice::Builtin("nicol-right".into());
-        let robot = choice.load().unwrap();
-        let q = vec![1.0, 0.3, -0.6, 0.4, 0.3, 0.2, 0.1, -0.1];
-        let pose = robot.chain.fk_unchecked(&q);
-        app.insert_resource(StudioRobot::new(robot.clone(), choice))
-            .insert_resource(ArmState { q: robot.chain.mid_configuration() })
-            .insert_resource(crate::app::target::Target { pose });
-        app.update();
-        app.update();
-        let names: Vec<String> =
-            app.world().resource::<CompareSet>().entries.iter().map(|e| e.solver.name().to_string()).collect();
-        assert!(names.contains(&"numeric".to_string()) && names.contains(&"ga".to_string()), "{names:?}");
-        for entry in &mut app.world_mut().resource_mut::<CompareSet>().entries {
-            entry.enabled = matches!(entry.solver.name(), "numeric" | "ga");
-        }
-        for k in 0..50 {
-            let nudged = robot.chain.fk_unchecked(&[1.0 + 0.002 * k as f64, 0.3, -0.6, 0.4, 0.3, 0.2, 0.1, -0.1]);
-            app.world_mut().write_message(TargetMoved { pose: nudged });
-            app.update();
-            assert!(app.world().resource::<CompareSet>().running() <= 2, "one solve in flight per solver");
-        }
-        for _ in 0..3000 {
-            app.update();
-            let set = app.world().resource::<CompareSet>();
-            if set.running() == 0 && set.entries.iter().filter(|e| e.enabled).all(|e| e.last.is_some()) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        let set = app.world().resource::<CompareSet>();
-        for entry in set.entries.iter().filter(|e| e.enabled) {
-            let best = entry.last.as_ref().and_then(|r| r.best()).expect("an answer");
-            assert!(best.position_error_mm < 10.0, "{}: {best:?}", entry.solver.name());
-        }
-        assert!(set.entries.iter().filter(|e| !e.enabled).all(|e| e.last.is_none()));
-    }
-}

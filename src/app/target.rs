@@ -5,18 +5,57 @@ use bevy::prelude::*;
 use nalgebra::{Isometry3, Translation3, Unit, UnitQuaternion, Vector3};
 
 use super::convert::{RobotFrame, to_transform};
-use super::robot::{ArmState, JointsEdited, StudioRobot};
+use super::flow::StudioSet;
+use super::robot::{ArmState, StudioRobot};
 
-/// The target pose in the robot's base frame.
+/// The target pose in the robot's base frame: the user's. Only [`own_target`]
+/// writes it, from [`SetTarget`]; nothing the arm does moves it.
 #[derive(Resource, Debug, Clone)]
 pub struct Target {
     pub pose: Isometry3<f64>,
 }
 
-/// The user moved the target (gizmo drag, numeric entry, preset).
+/// Where a target move came from. Moves the user makes to the target ask for a
+/// solve; `Joints` and `Robot` follow an arm the user placed (FK), already at it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TargetOrigin {
+    /// A gizmo drag in progress: solves track the arm from where it is.
+    Drag,
+    /// Typed into the pose fields.
+    Entry,
+    /// The "Random target" button.
+    Random,
+    /// Trajectory playback, at this point along the path (0 to 1).
+    Trajectory { t: f64 },
+    /// `--target` on the command line (as a drag would set it).
+    Script,
+    /// The scripted circle of `--sweep-target`.
+    Sweep,
+    /// The user set the joints; the target goes to the tip.
+    Joints,
+    /// A robot came on stage; the target is its home tip pose.
+    Robot,
+}
+
+impl TargetOrigin {
+    /// Whether the arm must be solved for the new target (else it is there already).
+    pub fn asks_for_solve(self) -> bool {
+        !matches!(self, TargetOrigin::Joints | TargetOrigin::Robot)
+    }
+}
+
+/// A request to move the target (gizmo, pose fields, buttons, playback, scripts).
+#[derive(Message, Debug, Clone)]
+pub struct SetTarget {
+    pub pose: Isometry3<f64>,
+    pub origin: TargetOrigin,
+}
+
+/// The target moved: at most one per frame, the newest [`SetTarget`], after `Target` changed.
 #[derive(Message, Debug, Clone)]
 pub struct TargetMoved {
     pub pose: Isometry3<f64>,
+    pub origin: TargetOrigin,
 }
 
 /// A part of the gizmo.
@@ -46,13 +85,13 @@ pub struct TargetPlugin;
 
 impl Plugin for TargetPlugin {
     fn build(&self, app: &mut App) {
-        app.add_message::<TargetMoved>()
+        app.add_message::<SetTarget>()
+            .add_message::<TargetMoved>()
             .init_resource::<GizmoDrag>()
             .add_systems(Startup, (init_target, spawn_gizmo).chain())
-            .add_systems(
-                Update,
-                (reset_target_on_robot_change, follow_edited_joints, place_gizmo, draw_target_axes).chain(),
-            );
+            .add_systems(Update, own_target.in_set(StudioSet::Target))
+            .add_systems(Update, place_gizmo.in_set(StudioSet::Draw))
+            .add_systems(Update, draw_target_axes.in_set(StudioSet::Gizmos));
     }
 }
 
@@ -60,21 +99,24 @@ fn init_target(mut commands: Commands, studio: Res<StudioRobot>, arm: Res<ArmSta
     commands.insert_resource(Target { pose: studio.robot.chain.fk_unchecked(&arm.q) });
 }
 
-fn reset_target_on_robot_change(studio: Res<StudioRobot>, arm: Res<ArmState>, mut target: ResMut<Target>) {
-    if studio.is_changed() && arm.q.len() == studio.robot.chain.dof() {
-        target.pose = studio.robot.chain.fk_unchecked(&arm.q);
-    }
+/// The one writer of [`Target`]: the newest valid request of the frame wins.
+pub fn own_target(mut requests: MessageReader<SetTarget>, mut target: ResMut<Target>, mut moved: MessageWriter<TargetMoved>) {
+    let Some(set) = requests.read().filter(|s| valid_pose(&s.pose)).last() else { return };
+    target.pose = set.pose;
+    moved.write(TargetMoved { pose: set.pose, origin: set.origin });
 }
 
-fn follow_edited_joints(
-    mut edits: MessageReader<JointsEdited>,
-    studio: Res<StudioRobot>,
-    arm: Res<ArmState>,
-    mut target: ResMut<Target>,
-) {
-    if edits.read().count() > 0 && arm.q.len() == studio.robot.chain.dof() {
-        target.pose = studio.robot.chain.fk_unchecked(&arm.q);
-    }
+/// Farthest target the studio accepts, m (far beyond any arm it shows).
+const MAX_TARGET_DISTANCE: f64 = 100.0;
+
+/// Finite, within [`MAX_TARGET_DISTANCE`], a unit rotation.
+fn valid_pose(pose: &Isometry3<f64>) -> bool {
+    let p = pose.translation.vector;
+    let q = pose.rotation.coords;
+    p.iter().all(|v| v.is_finite())
+        && p.norm() <= MAX_TARGET_DISTANCE
+        && q.iter().all(|v| v.is_finite())
+        && (q.norm() - 1.0).abs() < 1e-6
 }
 
 /// Gizmo size in metres, from the robot's reach.
@@ -213,14 +255,12 @@ fn continue_drag(
     cameras: Query<(&Camera, &GlobalTransform)>,
     frame: Single<&GlobalTransform, With<RobotFrame>>,
     drag: Res<GizmoDrag>,
-    mut target: ResMut<Target>,
-    mut moved: MessageWriter<TargetMoved>,
+    mut moves: MessageWriter<SetTarget>,
 ) {
     let Some(state) = &drag.0 else { return };
     let Some(ray) = pointer_ray(event.pointer_location.position, &cameras, &frame) else { return };
     if let Some(pose) = drag_math::dragged_pose(state.handle, &state.start_pose, state.start, ray) {
-        target.pose = pose;
-        moved.write(TargetMoved { pose });
+        moves.write(SetTarget { pose, origin: TargetOrigin::Drag });
     }
 }
 

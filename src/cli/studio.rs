@@ -34,6 +34,9 @@ pub struct StudioArgs {
     /// Ghost arms of the overlay, 1 to 500.
     #[arg(long, default_value_t = 100, value_parser = super::bounds::count(1, super::bounds::MAX_GHOSTS))]
     ghosts: usize,
+    /// Refine every GAN sample of the overlay with a few Levenberg–Marquardt steps.
+    #[arg(long)]
+    refine_ghosts: bool,
     /// Open the Train window at start.
     #[arg(long)]
     train_window: bool,
@@ -43,6 +46,15 @@ pub struct StudioArgs {
     /// Show every link's frame and name.
     #[arg(long)]
     link_frames: bool,
+    /// Set the target at start, as a drag would: x,y,z,qx,qy,qz,qw (metres, base frame).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true, value_name = "X,Y,Z,QX,QY,QZ,QW")]
+    target: Option<Vec<f64>>,
+    /// Solver selected at start: numeric, ga, or a shipped model (cycleik-mlp, cycleik-gan+numeric, …).
+    #[arg(long)]
+    solver: Option<String>,
+    /// Write what the studio shows (target, reached pose, state, errors, joints, overlay) as JSON at exit.
+    #[arg(long)]
+    report_json: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -64,8 +76,28 @@ pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
         _ => RobotChoice::Builtin("nicol-right".into()),
     };
     // Refuse a bad robot, or no display, here, with a one-line error, before a window opens.
-    robot.load()?;
+    let loaded = robot.load()?;
     check_display()?;
+    // A bad target or solver too.
+    let target = match &args.target {
+        Some(values) => Some(
+            ik_studio::kinematics::Pose::from_slice(values)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--target needs 7 finite numbers x,y,z,qx,qy,qz,qw with a non-zero quaternion")
+                })?
+                .to_isometry(),
+        ),
+        None => None,
+    };
+    if let Some(name) = &args.solver {
+        let offered = studio_solvers(&loaded);
+        anyhow::ensure!(
+            offered.contains(name),
+            "solver '{name}' is not offered for {}; offered: {}",
+            loaded.name,
+            offered.join(", ")
+        );
+    }
     run(StudioOptions {
         robot,
         screenshot: args.screenshot.clone(),
@@ -80,10 +112,27 @@ pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
             };
             (mode, args.ghosts)
         }),
+        refine_ghosts: args.refine_ghosts,
         open_train: args.train_window,
         open_compare: args.compare_window,
         link_frames: args.link_frames,
+        target,
+        solver: args.solver.clone(),
+        report_json: args.report_json.clone(),
     })
+}
+
+/// The solvers the studio offers for `robot`: numeric IK, the GA, and every
+/// shipped network with its two hybrids.
+#[cfg(feature = "viewer")]
+fn studio_solvers(robot: &ik_studio::robots::Robot) -> Vec<String> {
+    let mut names = vec!["numeric".to_string(), "ga".to_string()];
+    for kind in ik_studio::models::ModelKind::ALL {
+        if ik_studio::solvers::shipped_checkpoint(&robot.name, kind).is_some() {
+            names.extend([kind.to_string(), format!("{kind}+numeric"), format!("{kind}+ga")]);
+        }
+    }
+    names
 }
 
 /// On Linux a window needs an X11 or Wayland display: without one, bevy_winit

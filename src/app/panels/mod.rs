@@ -1,9 +1,9 @@
 //! The egui side panel, one section per capability, plus the help overlay and
 //! keyboard shortcuts.
 
-mod compare_panel;
 mod nullspace_panel;
 mod robot_panel;
+mod side_by_side_panel;
 mod solve_panel;
 
 use bevy::prelude::*;
@@ -13,6 +13,7 @@ use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 pub use robot_panel::UrdfOpenState;
 
 use super::StudioOptions;
+use super::flow::StudioSet;
 
 /// UI state that belongs to no single capability.
 #[derive(Resource, Debug, Clone)]
@@ -27,9 +28,14 @@ impl Plugin for PanelsPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<UrdfOpenState>()
             .add_message::<robot_panel::ArmAction>()
+            .add_message::<robot_panel::PlaceArm>()
             .add_systems(Startup, init_ui)
-            .add_systems(Update, robot_panel::apply_arm_actions)
-            .add_systems(Update, shortcuts.run_if(not(egui_wants_any_keyboard_input)))
+            .add_systems(
+                Update,
+                (shortcuts.run_if(not(egui_wants_any_keyboard_input)), robot_panel::apply_arm_actions)
+                    .chain()
+                    .in_set(StudioSet::Input),
+            )
             .add_systems(EguiPrimaryContextPass, draw_panels);
     }
 }
@@ -93,10 +99,9 @@ fn draw_panels(
     mut robot: robot_panel::RobotPanel,
     mut solve: solve_panel::SolvePanel,
     mut nullspace: nullspace_panel::NullspacePanel,
-    mut compare: ResMut<crate::app::compare::CompareSet>,
+    mut side_by_side: ResMut<crate::app::side_by_side::SideBySide>,
     mut shots: MessageWriter<crate::app::capture::TakeScreenshot>,
     mut trajectory: ResMut<crate::app::trajectory::Trajectory>,
-    mut scene: ResMut<crate::app::scene::SceneOptions>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
     ctx.set_zoom_factor(if ui_state.presentation { 1.6 } else { 1.0 });
@@ -111,7 +116,7 @@ fn draw_panels(
             robot.robot_section(ui);
             ui.separator();
             solve.solver_section(ui);
-            compare_panel::section(ui, &mut compare);
+            side_by_side_panel::section(ui, &mut side_by_side);
             ui.separator();
             nullspace.section(ui);
             ui.separator();
@@ -123,10 +128,7 @@ fn draw_panels(
                 ui.toggle_value(&mut trajectory.open, "Trajectory…");
             });
             ui.separator();
-            ui.horizontal(|ui| {
-                ui.checkbox(&mut scene.link_frames, "link frames");
-                ui.checkbox(&mut scene.grid, "grid");
-            });
+            nullspace.scene_toggles(ui);
             ui.horizontal(|ui| {
                 ui.checkbox(&mut ui_state.presentation, "presentation mode");
                 if ui.button("help (F1)").clicked() {

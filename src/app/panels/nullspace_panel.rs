@@ -1,59 +1,118 @@
-//! Nullspace section: which overlay, how many ghosts, which noise dimension.
+//! Nullspace section: which overlay, how many ghosts (and what limits them),
+//! the colour legend, and how to see them (line width, fade the arm, hide the environment).
 
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_egui::egui;
 
-use crate::app::nullspace::{GanModel, Ghost, NullspaceSettings, OverlayMode};
+use crate::app::nullspace::{ELBOW_COLOR, Ghosts, MAX_GHOSTS, NullspaceSettings, OverlayMode, WRIST_COLOR, error_color};
+use crate::app::scene::SceneOptions;
+use crate::app::solve::SolverChoice;
+use crate::app::target::Target;
 
 #[derive(SystemParam)]
-pub struct NullspacePanel<'w, 's> {
+pub struct NullspacePanel<'w> {
     settings: ResMut<'w, NullspaceSettings>,
-    gan: Res<'w, GanModel>,
-    ghosts: Query<'w, 's, &'static Ghost>,
+    scene: ResMut<'w, SceneOptions>,
+    choice: Res<'w, SolverChoice>,
+    ghosts: Res<'w, Ghosts>,
+    target: Res<'w, Target>,
 }
 
-impl NullspacePanel<'_, '_> {
+fn color32(c: Color) -> egui::Color32 {
+    let c = c.to_srgba();
+    egui::Color32::from_rgb((c.red * 255.0) as u8, (c.green * 255.0) as u8, (c.blue * 255.0) as u8)
+}
+
+impl NullspacePanel<'_> {
     pub fn section(&mut self, ui: &mut egui::Ui) {
         ui.label(egui::RichText::new("Nullspace overlay").strong());
-        let has_gan = self.gan.0.is_some();
-        let mut mode = self.settings.mode;
+        let has_gan = self.choice.gan().is_some();
+        // Edits go through a copy: the overlay recomputes only on a real change.
+        let mut s = self.settings.clone();
         ui.horizontal_wrapped(|ui| {
-            ui.selectable_value(&mut mode, OverlayMode::Off, "off");
+            ui.selectable_value(&mut s.mode, OverlayMode::Off, "off");
             ui.add_enabled_ui(has_gan, |ui| {
-                ui.selectable_value(&mut mode, OverlayMode::GanSamples, "GAN samples");
-                ui.selectable_value(&mut mode, OverlayMode::GanSweep, "GAN sweep");
+                ui.selectable_value(&mut s.mode, OverlayMode::GanSamples, "GAN samples");
+                ui.selectable_value(&mut s.mode, OverlayMode::GanSweep, "GAN sweep");
             });
-            ui.selectable_value(&mut mode, OverlayMode::SelfMotion, "self-motion");
+            ui.selectable_value(&mut s.mode, OverlayMode::SelfMotion, "self-motion");
         });
-        if mode != self.settings.mode {
-            self.settings.mode = mode;
-        }
         if !has_gan {
-            ui.small("no GAN checkpoint for this robot");
+            ui.small("no GAN for this robot (or it is still loading)");
         }
-        let mut count = self.settings.count;
-        if ui.add(egui::Slider::new(&mut count, 1..=500).text("ghosts")).changed() {
-            self.settings.count = count;
+        ui.add(egui::Slider::new(&mut s.count, 1..=MAX_GHOSTS).text("ghosts"));
+        if matches!(s.mode, OverlayMode::GanSamples | OverlayMode::GanSweep) {
+            ui.checkbox(&mut s.refine, "refine every sample (a few LM steps each)")
+                .on_hover_text("each GAN sample polished onto the exact self-motion manifold, keeping the GAN's spread");
         }
-        if mode == OverlayMode::GanSweep
-            && let Some(gan) = &self.gan.0
+        if s.mode == OverlayMode::GanSweep
+            && let Some(gan) = self.choice.gan()
         {
             let dims = gan.card.io.noise_dim().max(1);
-            let mut dim = self.settings.sweep_dim.min(dims - 1);
-            if ui.add(egui::Slider::new(&mut dim, 0..=dims - 1).text("noise dimension")).changed() {
-                self.settings.sweep_dim = dim;
+            s.sweep_dim = s.sweep_dim.min(dims - 1);
+            ui.add(egui::Slider::new(&mut s.sweep_dim, 0..=dims - 1).text("noise dimension"));
+        }
+        ui.checkbox(&mut s.animate, "animate the arm along the ghosts");
+        ui.horizontal(|ui| {
+            ui.add(egui::Slider::new(&mut s.line_width, 1.0..=8.0).text("line px"));
+            ui.checkbox(&mut s.in_front, "in front");
+        });
+        if s != *self.settings {
+            *self.settings = s;
+        }
+        self.counts(ui);
+        self.legend(ui);
+        let mut opacity = self.scene.arm_opacity;
+        let mut environment = self.scene.environment;
+        ui.add(egui::Slider::new(&mut opacity, 0.05..=1.0).text("solid arm opacity"));
+        ui.checkbox(&mut environment, "show the environment (posts, table, other links)");
+        if opacity != self.scene.arm_opacity || environment != self.scene.environment {
+            (self.scene.arm_opacity, self.scene.environment) = (opacity, environment);
+        }
+    }
+
+    /// How many ghosts, their mean error, and why fewer than asked.
+    fn counts(&self, ui: &mut egui::Ui) {
+        if self.settings.mode == OverlayMode::Off {
+            return;
+        }
+        let shown = self.ghosts.ghosts.len();
+        let mut line = format!("{shown} of {} ghosts", self.ghosts.asked.max(shown));
+        if self.ghosts.target().is_some_and(|t| *t != self.target.pose) {
+            line += " (previous target: updating once the solve lands)";
+        }
+        if let Some(mean) = self.ghosts.mean_error_mm() {
+            line += &format!(", mean error {mean:.2} mm");
+        }
+        ui.small(line);
+        if let Some(limit) = &self.ghosts.limit {
+            ui.colored_label(egui::Color32::from_rgb(235, 180, 40), limit);
+        }
+    }
+
+    /// Link frames and the floor grid.
+    pub fn scene_toggles(&mut self, ui: &mut egui::Ui) {
+        let (mut frames, mut grid) = (self.scene.link_frames, self.scene.grid);
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut frames, "link frames");
+            ui.checkbox(&mut grid, "grid");
+        });
+        if (frames, grid) != (self.scene.link_frames, self.scene.grid) {
+            (self.scene.link_frames, self.scene.grid) = (frames, grid);
+        }
+    }
+
+    fn legend(&self, ui: &mut egui::Ui) {
+        if self.settings.mode == OverlayMode::Off {
+            return;
+        }
+        ui.horizontal_wrapped(|ui| {
+            for (mm, label) in [(0.0, "0 mm"), (10.0, "10 mm"), (20.0, "≥ 20 mm")] {
+                ui.colored_label(color32(error_color(mm, 1.0)), format!("━ {label}"));
             }
-        }
-        let mut animate = self.settings.animate;
-        if ui.checkbox(&mut animate, "animate the arm along the ghosts").changed() {
-            self.settings.animate = animate;
-        }
-        let shown = self.ghosts.iter().count();
-        if shown > 0 {
-            let errors: Vec<f64> = self.ghosts.iter().map(|g| g.position_error_mm).collect();
-            let mean = errors.iter().sum::<f64>() / errors.len() as f64;
-            ui.small(format!("{shown} ghosts, mean error {mean:.2} mm"));
-        }
+            ui.colored_label(color32(ELBOW_COLOR), "● elbow");
+            ui.colored_label(color32(WRIST_COLOR), "● wrist");
+        });
     }
 }

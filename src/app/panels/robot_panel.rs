@@ -9,10 +9,15 @@ use ik_studio::kinematics::KinematicTree;
 use ik_studio::robots;
 
 use crate::app::robot::{
-    ArmState, JointsEdited, RobotChoice, SelectRobot, StudioRobot, home_configuration, reachable_configuration,
+    ArmState, RobotChoice, RobotLoads, SelectRobot, SetArm, StudioRobot, home_configuration,
+    reachable_configuration,
 };
-use crate::app::target::{Target, TargetMoved};
+use crate::app::target::{SetTarget, TargetOrigin};
 use crate::app::urdf_visuals::MeshSearchPath;
+
+/// The user set the joints (sliders): the arm goes there, the target to its tip.
+#[derive(Message, Debug, Clone)]
+pub struct PlaceArm(pub Vec<f64>);
 
 /// Arm commands from buttons and shortcuts.
 #[derive(Message, Debug, Clone, Copy)]
@@ -37,8 +42,9 @@ pub struct UrdfOpenState {
 #[derive(SystemParam)]
 pub struct RobotPanel<'w> {
     studio: Res<'w, StudioRobot>,
-    arm: ResMut<'w, ArmState>,
-    edited: MessageWriter<'w, JointsEdited>,
+    arm: Res<'w, ArmState>,
+    loads: Res<'w, RobotLoads>,
+    placed: MessageWriter<'w, PlaceArm>,
     select: MessageWriter<'w, SelectRobot>,
     actions: MessageWriter<'w, ArmAction>,
     urdf: ResMut<'w, UrdfOpenState>,
@@ -56,6 +62,12 @@ impl RobotPanel<'_> {
                 }
             }
         });
+        if let Some(loading) = self.loads.loading() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("loading {}…", loading.label()));
+            });
+        }
         let chain = &self.studio.robot.chain;
         ui.label(format!("{} DoF, {} to {}", chain.dof(), chain.base, chain.tip));
         if ui.button("Open URDF…").clicked() {
@@ -76,22 +88,23 @@ impl RobotPanel<'_> {
         if self.arm.q.len() != chain.dof() {
             return;
         }
-        let mut q = self.arm.q.clone();
-        let mut changed = false;
+        // The sliders work on a copy clamped to the limits: a solution on (or a
+        // network's beyond) a limit is shown at the limit without counting as an edit.
+        let shown: Vec<f64> = self.arm.q.iter().zip(&chain.joints).map(|(v, j)| j.limits.clamp(*v)).collect();
+        let mut q = shown.clone();
         egui::Grid::new("joints").num_columns(2).show(ui, |ui| {
             for (joint, value) in chain.joints.iter().zip(q.iter_mut()) {
                 ui.label(&joint.name);
                 ui.vertical(|ui| {
                     let slider = egui::Slider::new(value, joint.limits.lower..=joint.limits.upper).fixed_decimals(3);
-                    changed |= ui.add(slider).changed();
+                    ui.add(slider);
                     limit_bar(ui, (*value - joint.limits.lower) / joint.limits.span().max(1e-12));
                 });
                 ui.end_row();
             }
         });
-        if changed {
-            self.arm.q = q;
-            self.edited.write(JointsEdited);
+        if q != shown {
+            self.placed.write(PlaceArm(q));
         }
         ui.horizontal(|ui| {
             if ui.button("Home").clicked() {
@@ -166,31 +179,34 @@ fn limit_bar(ui: &mut egui::Ui, fraction: f64) {
     ui.add(egui::ProgressBar::new(fraction as f32).desired_height(4.0).desired_width(150.0).fill(color));
 }
 
+/// Buttons, keys and sliders as requests: an arm placed by hand moves the
+/// target to its tip (forward kinematics); "Random target" moves only the target.
 pub fn apply_arm_actions(
     mut actions: MessageReader<ArmAction>,
+    mut placements: MessageReader<PlaceArm>,
     studio: Res<StudioRobot>,
-    mut arm: ResMut<ArmState>,
-    mut target: ResMut<Target>,
-    mut moved: MessageWriter<TargetMoved>,
-    mut edited: MessageWriter<JointsEdited>,
+    mut arm: MessageWriter<SetArm>,
+    mut target: MessageWriter<SetTarget>,
     mut draws: Local<u64>,
 ) {
+    let chain = &studio.robot.chain;
+    let mut placed: Vec<Vec<f64>> = placements.read().map(|p| p.0.clone()).collect();
     for action in actions.read() {
-        let q = match action {
-            ArmAction::Home => Some(home_configuration(&studio.robot)),
+        match action {
+            ArmAction::Home => placed.push(home_configuration(&studio.robot)),
             ArmAction::Random | ArmAction::RandomTarget => {
                 *draws += 1;
-                reachable_configuration(&studio.robot, *draws)
+                let Some(q) = reachable_configuration(&studio.robot, *draws) else { continue };
+                if matches!(action, ArmAction::Random) {
+                    placed.push(q);
+                } else {
+                    target.write(SetTarget { pose: chain.fk_unchecked(&q), origin: TargetOrigin::Random });
+                }
             }
-        };
-        let Some(q) = q else { continue };
-        if matches!(action, ArmAction::RandomTarget) {
-            let pose = studio.robot.chain.fk_unchecked(&q);
-            target.pose = pose;
-            moved.write(TargetMoved { pose });
-        } else {
-            arm.q = q;
-            edited.write(JointsEdited);
         }
+    }
+    for q in placed.into_iter().filter(|q| q.len() == chain.dof()) {
+        target.write(SetTarget { pose: chain.fk_unchecked(&q), origin: TargetOrigin::Joints });
+        arm.write(SetArm(q));
     }
 }

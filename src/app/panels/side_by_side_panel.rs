@@ -3,9 +3,9 @@
 
 use bevy_egui::egui;
 
-use crate::app::compare::CompareSet;
+use crate::app::side_by_side::SideBySide;
 
-pub fn section(ui: &mut egui::Ui, set: &mut CompareSet) {
+pub fn section(ui: &mut egui::Ui, set: &mut SideBySide) {
     let header = match set.running() {
         0 => "Side by side".to_string(),
         n => format!("Side by side ({n} solving)"),
