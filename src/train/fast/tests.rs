@@ -151,10 +151,11 @@ fn assert_matches_burn(s: &Setup, loss: &LossConfig, rows: &Rows, what: &str) {
         fast.set_threading(threading);
         let parts = pool.install(|| fast.loss_and_gradients(&rows.batch()).expect("a valid batch"));
         let context = format!("{what}, {threads} threads, {threading:?}");
-        assert!((parts.total - want_loss).abs() <= 1e-4 * want_loss.abs(), "{context}: {} vs {want_loss}", parts.total);
+        assert!((parts.total - want_loss).abs() <= 1e-5 * want_loss.abs(), "{context}: {} vs {want_loss}", parts.total);
         for (k, (got, want)) in fast_gradients(&fast).iter().zip(&want).enumerate() {
             let error = relative_error(got, want);
-            assert!(error < 1e-3, "{context}: parameter {k}: relative gradient error {error}");
+            // Measured: ≤ 1e-6 (f32 sums, GELU/tanh approximations, f64 FK).
+            assert!(error < 1e-4, "{context}: parameter {k}: relative gradient error {error}");
         }
     }
 }
