@@ -212,8 +212,8 @@ fn write_reference_input(s: &Setup) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
-/// PyTorch's samples/s at `threads`, or why there is none.
-fn torch_rate(input: &std::path::Path, threads: usize) -> Result<f64, String> {
+/// PyTorch's samples/s at `threads` with its first and last step loss, or why there are none.
+fn torch_rate(input: &std::path::Path, threads: usize) -> Result<(f64, [f64; 2]), String> {
     let python = std::env::var("IK_TORCH_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tools/torch_train_bench.py");
     let out = Command::new(&python)
@@ -227,7 +227,10 @@ fn torch_rate(input: &std::path::Path, threads: usize) -> Result<f64, String> {
         return Err(String::from_utf8_lossy(&out.stderr).trim().lines().last().unwrap_or("failed").to_string());
     }
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-    report["samples_per_second"][threads.to_string()].as_f64().ok_or_else(|| format!("no rate for {threads} threads"))
+    let t = threads.to_string();
+    let read = |v: &serde_json::Value| v.as_f64().ok_or_else(|| format!("no result for {threads} threads"));
+    let loss = &report["loss"][&t];
+    Ok((read(&report["samples_per_second"][&t])?, [read(&loss["first"])?, read(&loss["last"])?]))
 }
 
 /// Rounds of the side-by-side: each engine's best round counts, so that a
@@ -246,7 +249,7 @@ fn side_by_side(s: &Setup) {
         "{:>7} {:>9} {:>11} {:>11} {:>9} {:>13}",
         "threads", "burn", "fast-split", "fast-gemm", "torch", "fast / torch"
     );
-    let mut why_no_torch = None;
+    let (mut why_no_torch, mut torch_loss) = (None, None);
     for threads in THREADS {
         let pool = pool(threads);
         let mut best = [0.0f64; 4]; // burn, fast split, fast gemm, torch
@@ -267,10 +270,14 @@ fn side_by_side(s: &Setup) {
             };
             let torch = input.clone().and_then(|path| torch_rate(&path, threads));
             let rates = [burn_rate, fast_rate(Threading::SplitRows), fast_rate(Threading::Gemm)];
-            for (b, r) in best.iter_mut().zip(rates.into_iter().chain([*torch.as_ref().unwrap_or(&0.0)])) {
+            let torch_samples = torch.as_ref().map_or(0.0, |(rate, _)| *rate);
+            for (b, r) in best.iter_mut().zip(rates.into_iter().chain([torch_samples])) {
                 *b = b.max(r);
             }
-            why_no_torch = torch.err();
+            match torch {
+                Ok((_, loss)) => torch_loss = torch_loss.or(Some(loss)),
+                Err(why) => why_no_torch = Some(why),
+            }
         }
         let [burn, split, gemm, torch] = best;
         let (torch, ratio) = if torch > 0.0 {
@@ -283,11 +290,13 @@ fn side_by_side(s: &Setup) {
     if let Some(why) = why_no_torch {
         println!("(no PyTorch reference: {why})");
     }
-    profile(s);
+    profile(s, torch_loss);
 }
 
-/// Where a fast step's time goes, per thread count.
-fn profile(s: &Setup) {
+/// Where a fast step's time goes, per thread count; the loss over the steps
+/// beside PyTorch's (its first and last of as many steps), to show that both train alike.
+fn profile(s: &Setup, torch_loss: Option<[f64; 2]>) {
+    let mut fast_loss = [0.0; 2];
     let flops = s.fast(Threading::default()).product_flops_per_sample() * BATCH as f64;
     println!("\nfast step, ms per step by phase (100 steps after 10), and the dense products' GFLOP/s");
     let head = ["threads", "forward", "fk+loss", "backward", "adam", "total", "dense GFLOP/s"];
@@ -303,7 +312,8 @@ fn profile(s: &Setup) {
                 if k == 10 {
                     profile = StepProfile::default();
                 }
-                fast.profiled_step(&s.data.batch(k), LEARNING_RATE, &mut profile).expect("a valid batch");
+                let loss = fast.profiled_step(&s.data.batch(k), LEARNING_RATE, &mut profile).expect("a valid batch");
+                fast_loss[usize::from(k > 0)] = loss.total;
             }
         });
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3 / profile.steps as f64;
@@ -312,6 +322,12 @@ fn profile(s: &Setup) {
         let gflops = flops / ((forward + backward) * 1e-3) * 1e-9;
         let total = forward + fk + backward + adam;
         println!("{threads:>7} {forward:>8.2} {fk:>8.2} {backward:>9.2} {adam:>7.2} {total:>7.2} {gflops:>14.1}");
+    }
+    let [first, last] = fast_loss;
+    print!("\nloss over 110 steps (same batches, own initial weights): fast {first:.3} → {last:.3}");
+    match torch_loss {
+        Some([first, last]) => println!(", PyTorch {first:.3} → {last:.3}"),
+        None => println!(),
     }
 }
 
