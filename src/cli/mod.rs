@@ -10,6 +10,7 @@ mod ort_reference;
 mod robot_args;
 mod robots;
 mod solve;
+mod study;
 mod solver_args;
 mod studio;
 mod train;
@@ -35,6 +36,9 @@ enum Command {
     Fk(fk::FkArgs),
     /// Inverse kinematics: joint values reaching a pose, with their errors and time.
     Solve(solve::SolveArgs),
+    /// The IKNet study's table: joint MSE, tip errors, batch-1 time, size and each model's own
+    /// peak memory (every model evaluated in its own process).
+    Study(study::StudyArgs),
     /// Evaluate solvers on a dataset split: Table-4 metrics, success rate, time.
     Eval(eval::EvalArgs),
     /// Latency (median, p99), throughput and peak memory of a solver; raw inference for networks.
@@ -63,6 +67,7 @@ pub fn run() -> ExitCode {
         Some(Command::Robots(args)) => robots::run(&args),
         Some(Command::Fk(args)) => fk::run(&args),
         Some(Command::Solve(args)) => solve::run(&args),
+        Some(Command::Study(args)) => study::run(&args),
         Some(Command::Dataset(args)) => dataset::run(&args),
         Some(Command::Eval(args)) => eval::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),

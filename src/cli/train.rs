@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use ik_studio::data;
 use ik_studio::models::{ModelKind, Preset};
-use ik_studio::train::{self, DeviceChoice, TrainConfig, TrainEvent, TrainJob};
+use ik_studio::train::{self, DeviceChoice, DiversityLoss, TrainConfig, TrainEngine, TrainEvent, TrainJob};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -66,10 +66,24 @@ pub struct TrainArgs {
     /// GAN only: weight of the variance loss that spreads solutions over the nullspace, 0 to 1000000.
     #[arg(long, value_parser = bounds::non_negative())]
     variance_weight: Option<f64>,
+    /// GAN only: the spread term. `hinge` (default): pushes the root of the mean per-joint variance of the
+    /// outputs up, with constant strength, only while it is below --spread-std, so joints that cannot move for the
+    /// pose stay free; `paper`: CycleIK's MSE(var(Θ) − var(Z)) on every joint.
+    #[arg(long, value_parser = ["hinge", "paper"])]
+    diversity: Option<String>,
+    /// GAN only, with `--diversity hinge`: the target spread, in output units ([-1, 1] over each
+    /// joint's limits), in (0, 1]; default 0.15.
+    #[arg(long)]
+    spread_std: Option<f64>,
     /// GAN only: rows of the one repeated pose the variance loss is measured on, 2 to 100000
     /// (default: the batch size).
     #[arg(long, value_parser = bounds::count(2, bounds::MAX_SOLUTIONS))]
     variance_batch: Option<usize>,
+    /// Training engine: auto (the fused CPU engine for cycleik-mlp/gan on the CPU, burn otherwise),
+    /// burn (autodiff, any model and device) or fast (fused dense layers and an analytic FK
+    /// gradient; CycleIK on the CPU).
+    #[arg(long, value_enum, default_value_t = TrainEngine::Auto)]
+    engine: TrainEngine,
     /// Go on from this checkpoint's weights (same network and chain; a cycleik-mlp checkpoint seeds a cycleik-gan).
     #[arg(long)]
     init_from: Option<PathBuf>,
@@ -213,6 +227,7 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     config.epochs = args.epochs;
     config.seed = args.seed;
     config.device = args.device;
+    config.engine = args.engine;
     // Within (0, 1e6] (clap's parser): exact enough as f32.
     config.grad_clip_norm = args.grad_clip.map(|c| c as f32);
     config.max_steps_per_epoch = args.max_steps_per_epoch;
@@ -251,6 +266,16 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     if let Some(w) = args.variance_weight {
         anyhow::ensure!(args.model == ModelKind::CycleikGan, "--variance-weight applies to cycleik-gan only");
         config.loss.variance_weight = w;
+    }
+    if args.diversity.is_some() || args.spread_std.is_some() {
+        anyhow::ensure!(args.model == ModelKind::CycleikGan, "--diversity and --spread-std apply to cycleik-gan only");
+        config.loss.diversity = match (args.diversity.as_deref(), args.spread_std) {
+            (Some("paper"), None) => DiversityLoss::PaperVariance,
+            (Some("paper"), Some(_)) => anyhow::bail!("--spread-std applies to --diversity hinge only"),
+            (_, target_std) => {
+                DiversityLoss::SpreadHinge { target_std: target_std.unwrap_or(DiversityLoss::DEFAULT_SPREAD_STD) }
+            }
+        };
     }
     if let Some(rows) = args.variance_batch {
         anyhow::ensure!(args.model == ModelKind::CycleikGan, "--variance-batch applies to cycleik-gan only");

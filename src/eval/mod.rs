@@ -93,6 +93,10 @@ pub struct EvalReport {
     /// the best-solution mean when there is one solution).
     pub mean_of_samples_position_mm: f64,
     pub mean_of_samples_orientation_deg: f64,
+    /// Fraction of all returned solutions (every sample of every pose) within
+    /// 10 mm and 20°: for a generator, how many of its samples are usable.
+    #[serde(default)]
+    pub samples_success_rate: f64,
     /// Mean squared difference between the best solution's joints and the
     /// dataset's joint labels (rad² or m²): the IKNet study's metric. Only
     /// meaningful where the pose has one solution (a redundant arm has many).
@@ -144,6 +148,7 @@ pub fn evaluate(
     let n = opts.limit.map_or(view.len(), |l| l.min(view.len()));
     let mut per_pose = Vec::with_capacity(n);
     let (mut sample_pos, mut sample_rot, mut spread) = (0.0, 0.0, 0.0);
+    let (mut samples_ok, mut samples_all) = (0usize, 0usize);
     let mut joint_se = 0.0;
     let peak_rss_scope = reset_peak_rss();
     for i in 0..n {
@@ -177,6 +182,12 @@ pub fn evaluate(
         sample_rot += result.solutions.iter().map(|s| s.orientation_error_deg).sum::<f64>() / count;
         spread += joint_spread(&result.solutions);
         joint_se += best.map_or(f64::INFINITY, |b| squared_joint_error(&b.joints, view.joints(i)));
+        samples_all += result.solutions.len();
+        samples_ok += result
+            .solutions
+            .iter()
+            .filter(|s| Tolerance::SUCCESS.admits(s.position_error_mm, s.orientation_error_deg))
+            .count();
         per_pose.push(PoseOutcome {
             target: Pose::from_isometry(&target).to_array(),
             position_mm: best.map_or(f64::INFINITY, |b| b.position_error_mm),
@@ -187,6 +198,7 @@ pub fn evaluate(
     }
     let mut report = summarize(solver.name(), opts.samples, per_pose, sample_pos, sample_rot);
     report.sample_spread = if n == 0 { 0.0 } else { spread / n as f64 };
+    report.samples_success_rate = if samples_all == 0 { 0.0 } else { samples_ok as f64 / samples_all as f64 };
     report.joint_mse = if n == 0 { 0.0 } else { joint_se / n as f64 };
     if let Some(model) = solver.model() {
         report.parameters = model.card.parameter_count;
@@ -256,7 +268,7 @@ fn summarize(solver: &str, samples: usize, per_pose: Vec<PoseOutcome>, sample_po
         if n == 0 { 0.0 } else { per_pose.iter().filter(|p| pred(p)).count() as f64 / n as f64 }
     };
     let success = |tol: Tolerance| {
-        move |p: &PoseOutcome| p.position_mm < tol.position_mm && p.orientation_deg < tol.orientation_deg
+        move |p: &PoseOutcome| tol.admits(p.position_mm, p.orientation_deg)
     };
     EvalReport {
         solver: solver.to_string(),
@@ -267,6 +279,7 @@ fn summarize(solver: &str, samples: usize, per_pose: Vec<PoseOutcome>, sample_po
         mean_of_samples_position_mm: if n == 0 { 0.0 } else { sample_pos / n as f64 },
         mean_of_samples_orientation_deg: if n == 0 { 0.0 } else { sample_rot / n as f64 },
         sample_spread: 0.0,
+        samples_success_rate: 0.0,
         joint_mse: 0.0,
         success_rate: fraction(&success(Tolerance::SUCCESS)),
         strict_success_rate: fraction(&success(Tolerance::STRICT)),

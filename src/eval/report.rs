@@ -59,6 +59,11 @@ const COLUMNS: &[Column] = &[
         value: |r| Cell::Number(r.mean_of_samples_position_mm, 3),
     },
     Column { header: "spread (rad)", csv: "sample_spread", value: |r| Cell::Number(r.sample_spread, 4) },
+    Column {
+        header: "samples ok (10 mm, 20°)",
+        csv: "samples_success_rate",
+        value: |r| Cell::Percent(r.samples_success_rate),
+    },
     Column { header: "success (10 mm, 20°)", csv: "success_rate", value: |r| Cell::Percent(r.success_rate) },
     Column {
         header: "strict (1 mm, 0.57°)",

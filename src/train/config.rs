@@ -103,6 +103,20 @@ impl LossConfig {
     }
 }
 
+/// Which code computes the training steps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrainEngine {
+    /// The fused CPU engine for CycleIK networks on the CPU, burn otherwise.
+    #[default]
+    Auto,
+    /// burn's autodiff (every model, CPU or GPU).
+    Burn,
+    /// The fused CPU engine ([`crate::train::fast`]): dense layers through a
+    /// GEMM with AVX-512/AVX2 kernels chosen at run time, an analytic FK gradient.
+    Fast,
+}
+
 /// Everything a training run is told.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
@@ -146,6 +160,8 @@ pub struct TrainConfig {
     /// bounding box of its training positions.
     pub workspace: Option<Workspace>,
     pub device: DeviceChoice,
+    #[serde(default)]
+    pub engine: TrainEngine,
     /// Test hook: the loss of this global step (0-based) is made NaN, once.
     /// Not part of the recorded configuration.
     #[serde(skip)]
@@ -183,6 +199,7 @@ impl TrainConfig {
             max_steps_per_epoch: None,
             workspace: None,
             device: DeviceChoice::Cpu,
+            engine: TrainEngine::Auto,
             inject_nan_at_step: None,
         })
     }

@@ -15,7 +15,7 @@ mod trainer;
 use thiserror::Error;
 
 pub use crate::models::DeviceChoice;
-pub use config::{DiversityLoss, LossConfig, PositionLoss, RotationLoss, TrainConfig};
+pub use config::{DiversityLoss, LossConfig, PositionLoss, RotationLoss, TrainConfig, TrainEngine};
 pub use events::{
     DatasetIdentity, EpochRecord, LossParts, RestartRecord, StopReason, TrainEvent, TrainHistory, TrainSummary,
     Validation,

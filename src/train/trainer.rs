@@ -23,7 +23,8 @@ use super::events::{
     Validation,
 };
 use super::losses::{diversity_loss, mse, position_loss, rotation_loss, zero_loss};
-use super::{DeviceChoice, TrainConfig, TrainError};
+use super::fast::{BatchBuffers, FastTrainer};
+use super::{DeviceChoice, TrainConfig, TrainEngine, TrainError};
 use crate::data::{Dataset, Split};
 use crate::kinematics::{Pose, orientation_error_deg, position_error_mm};
 use crate::models::{
@@ -166,14 +167,26 @@ fn read_f32<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, TrainError> {
 struct Snapshot {
     network: Network,
     optimizer: ModuleOptimizer,
+    fast: Option<FastEngine>,
     next_epoch: usize,
     ema: Option<f64>,
+}
+
+/// The fused CPU engine's state (CycleIK on the CPU): weights, Adam moments
+/// and the generator's noise stream. The burn network is brought up to date
+/// at the end of every epoch, for validation and checkpoints.
+#[derive(Clone)]
+struct FastEngine {
+    trainer: FastTrainer,
+    noise: ChaCha8Rng,
 }
 
 /// Everything that changes while a run goes on (the network itself travels
 /// by value through the steps, as burn's optimiser wants it).
 struct Progress {
     optimizer: ModuleOptimizer,
+    fast: Option<FastEngine>,
+    batch: BatchBuffers,
     good: Snapshot,
     /// Best validation loss and its inference-mode network.
     best: Option<(f64, Network)>,
@@ -191,6 +204,14 @@ struct Progress {
     since_improved: usize,
     nan_pending: Option<usize>,
     train_seconds: f64,
+}
+
+/// The gradients of a step, not yet applied.
+enum Pending {
+    /// burn's loss tensor, to differentiate.
+    Burn(Tensor<1>),
+    /// Computed and kept by the fast engine.
+    InFastEngine,
 }
 
 /// How one epoch's steps ended.
@@ -336,9 +357,18 @@ impl<'a> Run<'a> {
             device: self.device_name(),
         });
         let baseline = self.validate(&network.valid())?;
+        let fast = self.fast_engine(&network)?;
         let mut run = Progress {
-            good: Snapshot { network: network.valid(), optimizer: optimizer.clone(), next_epoch: 0, ema: None },
+            good: Snapshot {
+                network: network.valid(),
+                optimizer: optimizer.clone(),
+                fast: fast.clone(),
+                next_epoch: 0,
+                ema: None,
+            },
             optimizer,
+            fast,
+            batch: BatchBuffers::default(),
             best: None,
             baseline_loss: baseline.loss,
             history: self.empty_history(),
@@ -398,15 +428,13 @@ impl<'a> Run<'a> {
         let (mut sum, mut samples) = (LossParts::default(), 0);
         for (step, range) in ranges.iter().enumerate() {
             if cancel.load(Ordering::Relaxed) {
-                return Ok((network, EpochEnd::Cancelled));
+                return Ok((self.synced(network, run)?, EpochEnd::Cancelled));
             }
-            let losses = self.training_losses(&network, &order[range.clone()]);
-            let mut total = losses.total.clone();
+            let (mut parts, total) = self.step_losses(&network, run, &order[range.clone()])?;
             if run.nan_pending == Some(run.global_step) {
                 run.nan_pending = None;
-                total = total.mul_scalar(f32::NAN);
+                parts.total = f64::NAN;
             }
-            let parts = losses.read(&total)?;
             let global_step = run.global_step;
             run.global_step += 1;
             if let Some(reason) = diverged(parts.total, run.ema, run.ema_steps, config.explode_factor) {
@@ -414,8 +442,17 @@ impl<'a> Run<'a> {
             }
             run.ema = Some(run.ema.map_or(parts.total, |a| 0.98 * a + 0.02 * parts.total));
             run.ema_steps += 1;
-            let grads = GradientsParams::from_grads(total.backward(), &network);
-            network = run.optimizer.step(learning_rate, network, grads);
+            network = match (total, &mut run.fast) {
+                (Pending::Burn(total), _) => {
+                    let grads = GradientsParams::from_grads(total.backward(), &network);
+                    run.optimizer.step(learning_rate, network, grads)
+                }
+                (Pending::InFastEngine, Some(fast)) => {
+                    fast.trainer.apply_gradients(learning_rate);
+                    network
+                }
+                (Pending::InFastEngine, None) => network,
+            };
             sum.accumulate(&parts);
             samples += range.len();
             self.send(TrainEvent::Step {
@@ -427,9 +464,63 @@ impl<'a> Run<'a> {
                 learning_rate,
             });
         }
+        let network = self.synced(network, run)?;
         let seconds_training = started.elapsed().as_secs_f64();
         let steps = EpochSteps { sum, samples, steps: ranges.len(), learning_rate, started, seconds_training };
         Ok((network, EpochEnd::Finished(steps)))
+    }
+
+    /// The fused engine when this run can use it (see [`TrainEngine`]).
+    fn fast_engine(&self, network: &Network) -> Result<Option<FastEngine>, TrainError> {
+        let config = self.config;
+        let fits = !config.model.is_supervised() && config.device == DeviceChoice::Cpu;
+        match (config.engine, fits) {
+            (TrainEngine::Burn, _) | (TrainEngine::Auto, false) => Ok(None),
+            (TrainEngine::Fast, false) => Err(TrainError::InvalidConfig(
+                "the fast engine trains cycleik-mlp and cycleik-gan on the CPU only".into(),
+            )),
+            (TrainEngine::Fast | TrainEngine::Auto, true) => {
+                let chain = &self.job.robot.chain;
+                let trainer = FastTrainer::new(network, &self.io, chain, &config.loss, config.grad_clip_norm)?;
+                Ok(Some(FastEngine { trainer, noise: ChaCha8Rng::seed_from_u64(config.seed ^ 0x0f_a57) }))
+            }
+        }
+    }
+
+    /// The loss parts of one step on `rows`, with the gradients ready to
+    /// apply: kept inside the fast engine, or as burn's loss tensor.
+    fn step_losses(
+        &self,
+        network: &Network,
+        run: &mut Progress,
+        rows: &[usize],
+    ) -> Result<(LossParts, Pending), TrainError> {
+        let Some(fast) = &mut run.fast else {
+            let losses = self.training_losses(network, rows);
+            let parts = losses.read(&losses.total)?;
+            return Ok((parts, Pending::Burn(losses.total)));
+        };
+        let noise = self.io.noise.map(|spec| (spec, &mut fast.noise));
+        let batch = run.batch.gather(&self.train, rows, self.variance_rows(), noise);
+        Ok((fast.trainer.loss_and_gradients(&batch)?, Pending::InFastEngine))
+    }
+
+    /// `network` with the fast engine's weights, when it has one.
+    fn synced(&self, network: Network, run: &Progress) -> Result<Network, TrainError> {
+        match &run.fast {
+            Some(fast) => fast.trainer.write_into(network),
+            None => Ok(network),
+        }
+    }
+
+    /// Rows of the generator's repeated pose per step (0: no spread term).
+    fn variance_rows(&self) -> usize {
+        let config = self.config;
+        if config.model.is_generative() && config.loss.variance_weight > 0.0 {
+            config.loss.variance_batch.unwrap_or(config.batch_size)
+        } else {
+            0
+        }
     }
 
     /// Divergence that a finite step loss does not show: a validation that is
@@ -464,6 +555,7 @@ impl<'a> Run<'a> {
             self.restart(&mut run.history, run.epoch, step, reason, run.good.next_epoch, &mut run.lr_factor)?;
         self.send(TrainEvent::Restart(record));
         run.optimizer = run.good.optimizer.clone();
+        run.fast = run.good.fast.clone();
         (run.epoch, run.ema, run.ema_steps) = (run.good.next_epoch, run.good.ema, 0);
         Ok(run.good.network.clone().train())
     }
@@ -512,7 +604,13 @@ impl<'a> Run<'a> {
             run.checkpoint = Some(out.clone());
             self.send(TrainEvent::Checkpoint { epoch: run.epoch, path: out.clone() });
         }
-        run.good = Snapshot { network: valid, optimizer: run.optimizer.clone(), next_epoch: run.epoch + 1, ema: run.ema };
+        run.good = Snapshot {
+            network: valid,
+            optimizer: run.optimizer.clone(),
+            fast: run.fast.clone(),
+            next_epoch: run.epoch + 1,
+            ema: run.ema,
+        };
         run.epoch += 1;
         // The learning rate decays over the whole run: validation is still
         // noisy in the first half, so early stopping waits for the second.
@@ -602,12 +700,7 @@ impl<'a> Run<'a> {
 
     /// Forward pass and losses of one training step on the autodiff device.
     fn training_losses(&self, network: &Network, indices: &[usize]) -> Losses {
-        let config = self.config;
-        let repeated = if config.model.is_generative() && config.loss.variance_weight > 0.0 {
-            config.loss.variance_batch.unwrap_or(config.batch_size)
-        } else {
-            0
-        };
+        let repeated = self.variance_rows();
         // The generator's extra rows: the batch's first pose, repeated.
         let mut rows = indices.to_vec();
         rows.extend(std::iter::repeat_n(indices[0], repeated));
