@@ -40,7 +40,7 @@ enum DatasetAction {
 struct SampleArgs {
     #[command(flatten)]
     robot: RobotArgs,
-    /// Workspace box: small or full (see `ik-studio robots`).
+    /// Workspace: a name (small, full; see `ik-studio robots`) or a box x0,y0,z0,x1,y1,z1 in metres.
     #[arg(long, default_value = "full")]
     workspace: String,
     /// Number of samples (all splits together), 1 to 50000000.
@@ -189,7 +189,7 @@ struct SampleSummary {
 
 fn sample(args: &SampleArgs) -> anyhow::Result<()> {
     let robot = args.robot.load()?;
-    let workspace = robot.workspace(&args.workspace)?.clone();
+    let workspace = robot.workspace_or_box(&args.workspace)?;
     let (count, out) =
         (args.samples.context("--samples is required")?, args.out.as_ref().context("--out is required")?);
     anyhow::ensure!(count > 0, "--samples must be positive");

@@ -26,7 +26,8 @@ pub struct ImportTorchArgs {
     /// Checkpoint folder to write.
     #[arg(long)]
     out: PathBuf,
-    /// CycleIK: the workspace box the positions were normalised over (default: the robot's largest).
+    /// CycleIK: the workspace the positions were normalised over, a name or a box
+    /// x0,y0,z0,x1,y1,z1 in metres (default: the robot's largest).
     #[arg(long)]
     workspace: Option<String>,
     /// CycleIK: layers, counted from the output, that use tanh (default: the compact preset's).
@@ -40,14 +41,14 @@ pub struct ImportTorchArgs {
 pub fn run(args: &ImportTorchArgs) -> anyhow::Result<()> {
     let robot = args.robot.load()?;
     let workspace = match &args.workspace {
-        Some(name) => robot.workspace(name)?,
-        None => robot.default_workspace(),
+        Some(spec) => robot.workspace_or_box(spec)?,
+        None => robot.default_workspace().clone(),
     };
     let spec = TorchImport {
         model: args.model,
         robot_name: &robot.name,
         chain: &robot.chain,
-        workspace,
+        workspace: &workspace,
         n_tanh: args.n_tanh,
         top_level_key: args.key.as_deref(),
     };

@@ -79,6 +79,10 @@ pub struct TrainArgs {
     /// (default: the batch size).
     #[arg(long, value_parser = bounds::count(2, bounds::MAX_SOLUTIONS))]
     variance_batch: Option<usize>,
+    /// CycleIK: the box positions are normalised over, a workspace name or x0,y0,z0,x1,y1,z1 in
+    /// metres (default: the dataset's workspace).
+    #[arg(long)]
+    workspace: Option<String>,
     /// Training engine: auto (the fused CPU engine for cycleik-mlp/gan on the CPU, burn otherwise),
     /// burn (autodiff, any model and device) or fast (fused dense layers and an analytic FK
     /// gradient; CycleIK on the CPU).
@@ -112,7 +116,11 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let robot = args.robot.load()?;
     let dataset = data::read_dataset(&args.data)?;
     dataset.meta.check_robot(&robot).with_context(|| format!("{} does not fit the robot", args.data.display()))?;
-    let config = config_from(args)?;
+    let mut config = config_from(args)?;
+    if let Some(spec) = &args.workspace {
+        anyhow::ensure!(!args.model.is_supervised(), "--workspace applies to cycleik-mlp and cycleik-gan only");
+        config.workspace = Some(robot.workspace_or_box(spec)?);
+    }
     let job = TrainJob {
         robot,
         dataset: Arc::new(dataset),

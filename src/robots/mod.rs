@@ -33,6 +33,24 @@ impl Workspace {
     pub fn center(&self) -> [f64; 3] {
         std::array::from_fn(|i| 0.5 * (self.min[i] + self.max[i]))
     }
+
+    /// A box `x0,y0,z0,x1,y1,z1` (metres): six finite numbers, each minimum
+    /// below its maximum, within ±1 km. `None` when `spec` is not six numbers
+    /// (it may be a workspace name); an error when it is a bad box.
+    pub fn parse_box(spec: &str) -> Option<Result<Workspace, RobotError>> {
+        let values: Vec<f64> = spec.split(',').map(|v| v.trim().parse::<f64>()).collect::<Result<_, _>>().ok()?;
+        if values.len() != 6 {
+            return (spec.contains(',')).then(|| Err(RobotError::BadBox(spec.into(), "it needs six numbers".into())));
+        }
+        let (min, max) = ([values[0], values[1], values[2]], [values[3], values[4], values[5]]);
+        let ordered = (0..3).all(|i| min[i].is_finite() && max[i].is_finite() && min[i] < max[i]);
+        let sane = values.iter().all(|v| v.abs() <= 1_000.0);
+        Some(match (ordered, sane) {
+            (true, true) => Ok(Workspace::new(spec, min, max)),
+            (false, _) => Err(RobotError::BadBox(spec.into(), "each minimum must be below its maximum".into())),
+            (true, false) => Err(RobotError::BadBox(spec.into(), "its corners must lie within 1 km".into())),
+        })
+    }
 }
 
 /// Where a robot came from.
@@ -62,8 +80,10 @@ pub enum RobotError {
         "unknown robot '{0}'; built-in robots: omx, nicol-right, nicol-left (or use --urdf PATH --base LINK --tip LINK)"
     )]
     Unknown(String),
-    #[error("robot '{robot}' has no workspace '{name}'; it has: {known}")]
+    #[error("robot '{robot}' has no workspace '{name}'; it has: {known} (or give a box x0,y0,z0,x1,y1,z1)")]
     UnknownWorkspace { robot: String, name: String, known: String },
+    #[error("workspace box '{0}' is invalid: {1}")]
+    BadBox(String, String),
     #[error(transparent)]
     Kinematics(#[from] KinematicsError),
 }
@@ -166,6 +186,14 @@ impl Robot {
             name: name.to_string(),
             known: self.workspaces.iter().map(|w| w.name.as_str()).collect::<Vec<_>>().join(", "),
         })
+    }
+
+    /// A workspace by name, or a box `x0,y0,z0,x1,y1,z1` (see [`Workspace::parse_box`]).
+    pub fn workspace_or_box(&self, spec: &str) -> Result<Workspace, RobotError> {
+        match Workspace::parse_box(spec) {
+            Some(custom) => custom,
+            None => self.workspace(spec).cloned(),
+        }
     }
 
     /// The largest workspace (the last one listed).
