@@ -164,3 +164,22 @@ fn a_custom_workspace_box_bounds_the_dataset_and_bad_boxes_are_refused() {
         assert!(err.starts_with("error:") && err.trim().lines().count() == 1, "{bad}: {err}");
     }
 }
+
+#[test]
+fn study_compares_the_three_iknets_each_in_its_own_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("omx.ikd");
+    let o = ik(&["dataset", "--robot", "omx", "--samples", "400", "--out", data.to_str().unwrap(), "--seed", "5"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = ik(&["study", "--data", data.to_str().unwrap(), "--limit", "30", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let reports: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let names: Vec<&str> = reports.iter().map(|r| r["solver"].as_str().unwrap()).collect();
+    assert_eq!(names, ["iknet-original", "iknet-improved", "iknet-focused"]);
+    for r in &reports {
+        assert!(r["joint_mse"].as_f64().unwrap().is_finite() && r["parameters"].as_u64().unwrap() > 100_000, "{r}");
+    }
+    let o = ik(&["study", "--data", data.to_str().unwrap(), "--models", "iknet-original,nonsense"]);
+    assert!(!o.status.success());
+    assert_eq!(stderr(&o).trim().lines().last().map(|l| l.starts_with("error:")), Some(true), "{}", stderr(&o));
+}
