@@ -5,7 +5,8 @@
 //! writer is removed by the next write of the same target (when its process is
 //! gone; where that cannot be told, every other writer's temporary file goes).
 //! Only a missing path or a regular file is ever replaced: a symbolic link, a
-//! device, a FIFO or a folder at the target is refused.
+//! device, a FIFO or a folder at the target is refused. Inputs are read from
+//! regular files only ([`open_regular`]).
 
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
@@ -42,6 +43,27 @@ pub fn write_atomically<T>(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Opens an input file, refusing anything but a regular file (a link to one is
+/// fine): a FIFO would block the open forever, a device like `/dev/zero` never ends.
+pub fn open_regular(path: &Path) -> std::io::Result<File> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() { "a folder" } else { "a device, FIFO or socket" };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{what}, not a regular file: refusing to read it"),
+        ));
+    }
+    File::open(path)
+}
+
+/// A whole text input file (a regular one, see [`open_regular`]).
+pub fn read_regular_to_string(path: &Path) -> std::io::Result<String> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut open_regular(path)?, &mut text)?;
+    Ok(text)
 }
 
 /// Refuses a target that exists and is not a regular file (links are not followed).

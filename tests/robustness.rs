@@ -552,6 +552,12 @@ fn outputs_never_replace_links_or_fifos() {
     }
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
     assert_eq!(std::fs::read(&real).unwrap(), b"keep");
+    // Nor are inputs read from a FIFO (the open would block forever) or a device.
+    for input in [s(&fifo), "/dev/zero"] {
+        assert_refused(&["dataset", "info", input], "not a regular file");
+        assert_refused(&["fk", "--urdf", input, "--base", "a", "--tip", "b", "--joints", "0"], "not a regular file");
+        assert_refused(&["fk", "--robot", "omx", "--joints-file", input], "not a regular file");
+    }
     // An existing regular file is replaced, atomically.
     let report = dir.path().join("report.md");
     std::fs::write(&report, b"old").unwrap();

@@ -20,7 +20,8 @@ pub fn parse_vector(text: &str) -> anyhow::Result<Vec<f64>> {
 
 /// Every non-empty line of a CSV file without header, each of `len` numbers.
 pub fn read_vectors(path: &Path, len: usize, what: &str) -> anyhow::Result<Vec<Vec<f64>>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = ik_studio::atomic_file::read_regular_to_string(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

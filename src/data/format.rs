@@ -23,7 +23,7 @@ use std::io::{BufReader, Read, Write};
 use std::path::Path;
 
 use super::{DataError, Dataset, DatasetMeta, POSE_DIM};
-use crate::atomic_file::write_atomically;
+use crate::atomic_file::{open_regular, write_atomically};
 
 pub const MAGIC: &[u8; 8] = b"IKDATA\0\0";
 const END_MAGIC: &[u8; 8] = b"IKDEND\0\0";
@@ -63,7 +63,7 @@ pub fn write_dataset(dataset: &Dataset, path: &Path) -> Result<(), DataError> {
 
 /// Reads only the header (checksummed and checked on its own: splits, joint names).
 pub fn read_meta(path: &Path) -> Result<DatasetMeta, DataError> {
-    let mut reader = BufReader::new(File::open(path).map_err(DataError::io(path))?);
+    let mut reader = BufReader::new(open_regular(path).map_err(DataError::io(path))?);
     read_header(&mut reader, path).map(|(meta, _)| meta)
 }
 
@@ -89,7 +89,7 @@ pub fn verify_dataset(path: &Path) -> Result<DatasetMeta, DataError> {
 
 /// Opens a dataset and reads its header; the file length must be the one it announces.
 fn open_checked(path: &Path) -> Result<(DatasetMeta, BufReader<File>), DataError> {
-    let file = File::open(path).map_err(DataError::io(path))?;
+    let file = open_regular(path).map_err(DataError::io(path))?;
     let file_len = file.metadata().map_err(DataError::io(path))?.len();
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let (meta, header_bytes) = read_header(&mut reader, path)?;

@@ -5,14 +5,13 @@
 //! `{train,test,val}_poses.npy` (n × 7: x y z qx qy qz qw), float64, C order,
 //! plus `meta.json` (the dataset header). `numpy.load` reads them as they are.
 
-use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
 use npyz::WriterBuilder;
 
 use super::{DataError, Dataset, DatasetMeta, POSE_DIM, Split, Splits};
-use crate::atomic_file::write_atomically;
+use crate::atomic_file::{open_regular, write_atomically};
 use crate::kinematics::Pose;
 use crate::robots::Robot;
 
@@ -41,7 +40,7 @@ fn write_matrix(path: &Path, values: &[f64], cols: usize) -> Result<(), DataErro
 /// Reads a 2-D float array (float64 or float32, C order) with `cols` columns.
 pub fn read_matrix(path: &Path, cols: usize) -> Result<Vec<f64>, DataError> {
     let invalid = |what: String| DataError::Invalid(format!("{}: {what}", path.display()));
-    let file = BufReader::new(File::open(path).map_err(DataError::io(path))?);
+    let file = BufReader::new(open_regular(path).map_err(DataError::io(path))?);
     let npy = npyz::NpyFile::new(file).map_err(|e| invalid(format!("not a .npy file ({e})")))?;
     let shape = npy.shape().to_vec();
     if shape.len() != 2 || shape[1] != cols as u64 {

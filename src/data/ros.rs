@@ -13,6 +13,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{DataError, Dataset, DatasetMeta, POSE_DIM, Splits};
+use crate::atomic_file::read_regular_to_string;
 use crate::kinematics::Pose;
 use crate::robots::Robot;
 
@@ -88,8 +89,8 @@ pub fn import_ros_csv(
     let chain = &robot.chain;
     let names = chain.joint_names();
 
-    let pose_text = std::fs::read_to_string(poses_path).map_err(DataError::io(poses_path))?;
-    let joint_text = std::fs::read_to_string(joints_path).map_err(DataError::io(joints_path))?;
+    let pose_text = read_regular_to_string(poses_path).map_err(DataError::io(poses_path))?;
+    let joint_text = read_regular_to_string(joints_path).map_err(DataError::io(joints_path))?;
     let file = |p: &Path| p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
 
     let mut poses = Vec::new();

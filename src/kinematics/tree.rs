@@ -59,7 +59,7 @@ pub struct KinematicTree {
 impl KinematicTree {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, KinematicsError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
+        let text = crate::atomic_file::read_regular_to_string(path)
             .map_err(|source| KinematicsError::Unreadable { path: path.display().to_string(), source })?;
         Self::from_urdf_str(&text)
     }
