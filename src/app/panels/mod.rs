@@ -118,7 +118,7 @@ fn draw_panels(
             solve.solver_section(ui);
             side_by_side_panel::section(ui, &mut side_by_side);
             ui.separator();
-            nullspace.section(ui);
+            nullspace.section(ui, solve.gan().as_deref());
             ui.separator();
             robot.joints_section(ui);
             ui.separator();
@@ -155,4 +155,18 @@ fn draw_panels(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bevy refuses a system whose parameters borrow one resource twice; the
+    /// panel gathers many sections, so check it here rather than at start-up.
+    #[test]
+    fn the_panel_system_borrows_each_resource_once() {
+        let mut world = World::new();
+        let mut system = IntoSystem::<(), Result, _>::into_system(draw_panels);
+        system.initialize(&mut world);
+    }
 }

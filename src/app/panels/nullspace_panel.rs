@@ -4,17 +4,16 @@
 use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_egui::egui;
+use ik_studio::models::LoadedModel;
 
 use crate::app::nullspace::{ELBOW_COLOR, Ghosts, MAX_GHOSTS, NullspaceSettings, OverlayMode, WRIST_COLOR, error_color};
 use crate::app::scene::SceneOptions;
-use crate::app::solve::SolverChoice;
 use crate::app::target::Target;
 
 #[derive(SystemParam)]
 pub struct NullspacePanel<'w> {
     settings: ResMut<'w, NullspaceSettings>,
     scene: ResMut<'w, SceneOptions>,
-    choice: Res<'w, SolverChoice>,
     ghosts: Res<'w, Ghosts>,
     target: Res<'w, Target>,
 }
@@ -25,9 +24,10 @@ fn color32(c: Color) -> egui::Color32 {
 }
 
 impl NullspacePanel<'_> {
-    pub fn section(&mut self, ui: &mut egui::Ui) {
+    /// The section; `gan` is the generator loaded for the robot (from the solver list).
+    pub fn section(&mut self, ui: &mut egui::Ui, gan: Option<&LoadedModel>) {
         ui.label(egui::RichText::new("Nullspace overlay").strong());
-        let has_gan = self.choice.gan().is_some();
+        let has_gan = gan.is_some();
         // Edits go through a copy: the overlay recomputes only on a real change.
         let mut s = self.settings.clone();
         ui.horizontal_wrapped(|ui| {
@@ -47,7 +47,7 @@ impl NullspacePanel<'_> {
                 .on_hover_text("each GAN sample polished onto the exact self-motion manifold, keeping the GAN's spread");
         }
         if s.mode == OverlayMode::GanSweep
-            && let Some(gan) = self.choice.gan()
+            && let Some(gan) = gan
         {
             let dims = gan.card.io.noise_dim().max(1);
             s.sweep_dim = s.sweep_dim.min(dims - 1);

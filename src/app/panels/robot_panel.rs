@@ -88,22 +88,7 @@ impl RobotPanel<'_> {
         if self.arm.q.len() != chain.dof() {
             return;
         }
-        // The sliders work on a copy clamped to the limits: a solution on (or a
-        // network's beyond) a limit is shown at the limit without counting as an edit.
-        let shown: Vec<f64> = self.arm.q.iter().zip(&chain.joints).map(|(v, j)| j.limits.clamp(*v)).collect();
-        let mut q = shown.clone();
-        egui::Grid::new("joints").num_columns(2).show(ui, |ui| {
-            for (joint, value) in chain.joints.iter().zip(q.iter_mut()) {
-                ui.label(&joint.name);
-                ui.vertical(|ui| {
-                    let slider = egui::Slider::new(value, joint.limits.lower..=joint.limits.upper).fixed_decimals(3);
-                    ui.add(slider);
-                    limit_bar(ui, (*value - joint.limits.lower) / joint.limits.span().max(1e-12));
-                });
-                ui.end_row();
-            }
-        });
-        if q != shown {
+        if let Some(q) = joint_sliders(ui, &chain, &self.arm.q) {
             self.placed.write(PlaceArm(q));
         }
         ui.horizontal(|ui| {
@@ -172,6 +157,35 @@ impl RobotPanel<'_> {
     }
 }
 
+/// One slider per joint; the configuration the user set, if they moved one.
+///
+/// Only an edit counts: a slider clamping or rounding the value it shows (a
+/// solution on a limit, a network's answer beyond it) must not move the arm,
+/// nor the target with it. The sliders work on a copy clamped to the limits,
+/// never clamp or round it themselves, and an edit changes only its own joint.
+pub fn joint_sliders(ui: &mut egui::Ui, chain: &ik_studio::Chain, q: &[f64]) -> Option<Vec<f64>> {
+    let mut edited: Option<Vec<f64>> = None;
+    egui::Grid::new("joints").num_columns(2).show(ui, |ui| {
+        for (i, joint) in chain.joints.iter().enumerate() {
+            let mut value = joint.limits.clamp(q[i]);
+            ui.label(&joint.name);
+            ui.vertical(|ui| {
+                let slider = egui::Slider::new(&mut value, joint.limits.lower..=joint.limits.upper)
+                    .clamping(egui::SliderClamping::Never)
+                    .fixed_decimals(3);
+                let response = ui.add(slider);
+                let by_user = response.dragged() || response.has_focus() || response.clicked();
+                if response.changed() && by_user && value != q[i] {
+                    edited.get_or_insert_with(|| q.to_vec())[i] = joint.limits.clamp(value);
+                }
+                limit_bar(ui, (value - joint.limits.lower) / joint.limits.span().max(1e-12));
+            });
+            ui.end_row();
+        }
+    });
+    edited
+}
+
 /// Position within the joint range; red near either limit.
 fn limit_bar(ui: &mut egui::Ui, fraction: f64) {
     let near_limit = !(0.05..=0.95).contains(&fraction);
@@ -208,5 +222,29 @@ pub fn apply_arm_actions(
     for q in placed.into_iter().filter(|q| q.len() == chain.dof()) {
         target.write(SetTarget { pose: chain.fk_unchecked(&q), origin: TargetOrigin::Joints });
         arm.write(SetArm(q));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frames of the joint sliders with no input: nothing may count as an edit,
+    /// not even for values beyond a limit or with more than three decimals.
+    #[test]
+    fn sliders_report_only_what_the_user_moved() {
+        let robot = ik_studio::robots::builtin("omx").unwrap();
+        let chain = robot.chain;
+        let mut q: Vec<f64> = chain.joints.iter().map(|j| j.limits.lower + 0.123456789).collect();
+        q[0] = chain.joints[0].limits.upper + 0.3;
+        q[1] = chain.joints[1].limits.upper;
+        let ctx = egui::Context::default();
+        for _ in 0..3 {
+            let mut edits = None;
+            let _ = ctx.run_ui(egui::RawInput::default(), |ui| {
+                edits = joint_sliders(ui, &chain, &q);
+            });
+            assert_eq!(edits, None);
+        }
     }
 }

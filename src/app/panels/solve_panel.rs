@@ -25,6 +25,11 @@ pub struct SolvePanel<'w> {
 }
 
 impl SolvePanel<'_> {
+    /// The GAN loaded for the robot, for the nullspace section.
+    pub fn gan(&self) -> Option<std::sync::Arc<ik_studio::models::LoadedModel>> {
+        self.choice.gan().cloned()
+    }
+
     pub fn solver_section(&mut self, ui: &mut egui::Ui) {
         ui.label(egui::RichText::new("Inverse kinematics").strong());
         let names: Vec<String> = self.choice.solvers.iter().map(|s| s.name().to_string()).collect();
