@@ -109,10 +109,10 @@ impl NullspacePanel<'_> {
         }
         ui.horizontal_wrapped(|ui| {
             for (mm, label) in [(0.0, "0 mm"), (10.0, "10 mm"), (20.0, "≥ 20 mm")] {
-                ui.colored_label(color32(error_color(mm, 1.0)), format!("━ {label}"));
+                ui.colored_label(color32(error_color(mm, 1.0)), format!("— {label}"));
             }
-            ui.colored_label(color32(ELBOW_COLOR), "● elbow");
-            ui.colored_label(color32(WRIST_COLOR), "● wrist");
+            ui.colored_label(color32(ELBOW_COLOR), "• elbow");
+            ui.colored_label(color32(WRIST_COLOR), "• wrist");
         });
     }
 }
