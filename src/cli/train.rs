@@ -58,7 +58,8 @@ pub struct TrainArgs {
     /// Zero-controller joints (0-based indices, comma-separated), CycleIK only.
     #[arg(long, value_delimiter = ',')]
     zero_joints: Vec<usize>,
-    /// CycleIK loss weights, 0 to 1000000 (defaults: the paper's, MLP 9/2, GAN 100/20 with variance 80).
+    /// CycleIK loss weights, 0 to 1000000 (defaults: the paper's, MLP 9/2, GAN 100/20; the GAN's spread
+    /// weight is 25 with the hinge and the paper's 80 with --diversity paper).
     #[arg(long, value_parser = bounds::non_negative())]
     position_weight: Option<f64>,
     #[arg(long, value_parser = bounds::non_negative())]
@@ -72,7 +73,7 @@ pub struct TrainArgs {
     #[arg(long, value_parser = ["hinge", "paper"])]
     diversity: Option<String>,
     /// GAN only, with `--diversity hinge`: the target spread, in output units ([-1, 1] over each
-    /// joint's limits), in (0, 1]; default 0.15.
+    /// joint's limits), in (0, 1]; default 0.1.
     #[arg(long)]
     spread_std: Option<f64>,
     /// GAN only: rows of the one repeated pose the variance loss is measured on, 2 to 100000
@@ -278,12 +279,15 @@ fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
     if args.diversity.is_some() || args.spread_std.is_some() {
         anyhow::ensure!(args.model == ModelKind::CycleikGan, "--diversity and --spread-std apply to cycleik-gan only");
         config.loss.diversity = match (args.diversity.as_deref(), args.spread_std) {
-            (Some("paper"), None) => DiversityLoss::PaperVariance,
+            (Some("paper"), None) => train::LossConfig::paper_gan().diversity,
             (Some("paper"), Some(_)) => anyhow::bail!("--spread-std applies to --diversity hinge only"),
             (_, target_std) => {
                 DiversityLoss::SpreadHinge { target_std: target_std.unwrap_or(DiversityLoss::DEFAULT_SPREAD_STD) }
             }
         };
+    }
+    if config.loss.diversity == DiversityLoss::PaperVariance && args.variance_weight.is_none() {
+        config.loss.variance_weight = train::LossConfig::paper_gan().variance_weight;
     }
     if let Some(rows) = args.variance_batch {
         anyhow::ensure!(args.model == ModelKind::CycleikGan, "--variance-batch applies to cycleik-gan only");

@@ -44,7 +44,7 @@ pub enum DiversityLoss {
 impl DiversityLoss {
     /// The default for new generators: a spread that the self-motion of a
     /// redundant arm can give without leaving the pose.
-    pub const DEFAULT_SPREAD_STD: f64 = 0.15;
+    pub const DEFAULT_SPREAD_STD: f64 = 0.1;
     pub const DEFAULT: DiversityLoss = DiversityLoss::SpreadHinge { target_std: Self::DEFAULT_SPREAD_STD };
 }
 
@@ -87,15 +87,23 @@ impl LossConfig {
         }
     }
 
-    /// Generator reference: position 100, orientation 20, variance 80.
+    /// Generator: position 100, orientation 20 (the paper's), with the spread
+    /// hinge at weight 25 (the ratio to the position weight the shipped
+    /// generator was trained with, 10 : 40).
     pub fn gan_reference() -> Self {
         Self {
             position_weight: 100.0,
             rotation_weight: 20.0,
             zero_weight: 0.0,
-            variance_weight: 80.0,
+            variance_weight: 25.0,
             ..Self::mlp_reference()
         }
+    }
+
+    /// The CycleIK paper's generator loss: position 100, orientation 20,
+    /// `MSE(var(Θ) − var(Z))` at weight 80.
+    pub fn paper_gan() -> Self {
+        Self { variance_weight: 80.0, diversity: DiversityLoss::PaperVariance, ..Self::gan_reference() }
     }
 
     pub fn for_model(model: ModelKind) -> Self {
