@@ -11,6 +11,7 @@
 //! * [`train`]: the training loop (losses, schedules, restarts, progress events).
 //! * [`solvers`]: one interface over every IK solver (numeric, GA, …).
 //! * [`eval`]: the paper's metrics over a dataset split, as Markdown / CSV / JSON.
+//! * [`tune`]: hyper-parameter search (TPE sampler, Hyperband pruner, resumable study folders).
 
 pub mod atomic_file;
 pub mod data;
@@ -20,6 +21,7 @@ pub mod models;
 pub mod robots;
 pub mod solvers;
 pub mod train;
+pub mod tune;
 
 pub use kinematics::{Chain, KinematicTree, KinematicsError, Pose};
 pub use robots::Robot;

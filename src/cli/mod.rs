@@ -14,6 +14,7 @@ mod study;
 mod solver_args;
 mod studio;
 mod train;
+mod tune;
 mod vectors;
 
 use std::process::ExitCode;
@@ -47,6 +48,8 @@ enum Command {
     Dataset(dataset::DatasetArgs),
     /// Train a model (writes a checkpoint folder with its model card and history).
     Train(train::TrainArgs),
+    /// Hyper-parameter search (TPE + Hyperband) over a model's training; resumable study folder.
+    Tune(tune::TuneArgs),
     /// Import a network trained in PyTorch (state_dict .pth) as a checkpoint.
     ImportTorch(import_torch::ImportTorchArgs),
     /// Open the studio (the default without a command), optionally scripted.
@@ -72,6 +75,7 @@ pub fn run() -> ExitCode {
         Some(Command::Eval(args)) => eval::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::Train(args)) => train::run(&args),
+        Some(Command::Tune(args)) => tune::run(&args),
         Some(Command::ImportTorch(args)) => import_torch::run(&args),
         Some(Command::Studio(args)) => studio::run(&args),
         None => studio::run(&studio::StudioArgs::default()),

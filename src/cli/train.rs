@@ -8,6 +8,7 @@ use clap::Args;
 use ik_studio::data;
 use ik_studio::models::{ModelKind, Preset};
 use ik_studio::train::{self, DeviceChoice, DiversityLoss, TrainConfig, TrainEngine, TrainEvent, TrainJob};
+use ik_studio::tune;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -100,6 +101,55 @@ pub struct TrainArgs {
     /// Print the summary as JSON (no progress bar).
     #[arg(long)]
     json: bool,
+    /// Machine-readable progress on stdout instead of the progress bar: `jsonl` prints one JSON
+    /// object per line, {"event":"epoch",…} after every validated epoch (with the validation
+    /// errors) and {"event":"finished",…} at the end (what tools/optuna_tune.py reads).
+    #[arg(long, value_parser = ["jsonl"])]
+    events: Option<String>,
+    /// A tuning trial's values as JSON, named as in `ik-studio tune` (`batch_size`, `learning_rate`,
+    /// `layers`, `width_1`…, `dropout`, `tanh_layers`, `noise_dim`, loss weights), applied to the
+    /// preset after the other options.
+    #[arg(long)]
+    params: Option<String>,
+}
+
+/// One line of `--events jsonl`.
+#[derive(Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+enum EventLine<'a> {
+    Epoch {
+        /// 0-based.
+        epoch: usize,
+        train_loss: f64,
+        val_loss: f64,
+        position_mm: f64,
+        orientation_deg: f64,
+        success_rate: f64,
+        improved: bool,
+        learning_rate: f64,
+        seconds: f64,
+    },
+    Restart(&'a train::RestartRecord),
+    Finished(&'a train::TrainSummary),
+}
+
+fn event_line(event: &TrainEvent) -> Option<EventLine<'_>> {
+    Some(match event {
+        TrainEvent::Epoch(r) => EventLine::Epoch {
+            epoch: r.epoch,
+            train_loss: r.train_loss,
+            val_loss: r.validation.loss,
+            position_mm: r.validation.position_mm,
+            orientation_deg: r.validation.orientation_deg,
+            success_rate: r.validation.success_rate,
+            improved: r.improved,
+            learning_rate: r.learning_rate,
+            seconds: r.seconds,
+        },
+        TrainEvent::Restart(r) => EventLine::Restart(r),
+        TrainEvent::Finished(s) => EventLine::Finished(s),
+        _ => return None,
+    })
 }
 
 #[derive(Serialize)]
@@ -118,6 +168,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let dataset = data::read_dataset(&args.data)?;
     dataset.meta.check_robot(&robot).with_context(|| format!("{} does not fit the robot", args.data.display()))?;
     let mut config = config_from(args)?;
+    if let Some(text) = &args.params {
+        config = with_trial_params(config, robot.chain.dof(), text)?;
+    }
     if let Some(spec) = &args.workspace {
         anyhow::ensure!(!args.model.is_supervised(), "--workspace applies to cycleik-mlp and cycleik-gan only");
         config.workspace = Some(robot.workspace_or_box(spec)?);
@@ -130,7 +183,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         out: Some(args.out.clone()),
     };
     let handle = train::spawn(job);
-    let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    let events_jsonl = args.events.is_some();
+    let bar = if args.json || events_jsonl { ProgressBar::hidden() } else { ProgressBar::new(0) };
     bar.set_style(
         ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} steps ({per_sec}, eta {eta})")
             .expect("valid template")
@@ -138,6 +192,13 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     );
     let mut epoch_line = String::new();
     for event in handle.events.iter() {
+        if events_jsonl {
+            if let Some(line) = event_line(&event) {
+                // Flushed per line: a reader (the Optuna adapter) acts on every epoch as it ends.
+                println!("{}", serde_json::to_string(&line)?);
+            }
+            continue;
+        }
         match event {
             TrainEvent::Started {
                 parameter_count,
@@ -202,6 +263,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     if args.json {
         return super::print_json(&summary);
     }
+    if events_jsonl {
+        return Ok(());
+    }
     let s = &outcome.summary;
     println!(
         "{} ({}) for {}: {} epochs ({:?}), {} restarts, {:.1} s, {:.0} samples/s",
@@ -229,6 +293,14 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         None => println!("  no checkpoint written (no epoch finished)"),
     }
     Ok(())
+}
+
+/// `config` with a tuning trial's values applied (the network they describe included).
+fn with_trial_params(config: TrainConfig, dof: usize, text: &str) -> anyhow::Result<TrainConfig> {
+    let params = tune::params_from_json(config.model, text).context("--params")?;
+    let architecture = ik_studio::models::preset_spec(config.model, config.preset, dof)?.architecture;
+    let baseline = tune::Baseline { config, architecture };
+    Ok(baseline.config_for(&baseline.used(params))?)
 }
 
 fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {

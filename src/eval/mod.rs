@@ -3,7 +3,7 @@
 //! rate (< 10 mm and < 20°), the mean over all returned samples (the GAN's
 //! 500), error buckets, and time per query on the calling thread.
 
-mod plots;
+pub mod plots;
 mod report;
 
 use std::time::{Duration, Instant};

@@ -73,8 +73,20 @@ fn register_font() {
 }
 
 fn write_png(path: &Path, rgb: &[u8]) -> std::io::Result<()> {
+    write_rgb_png(path, rgb, SIZE)
+}
+
+/// The font family of every plot, registered on first use (other modules'
+/// charts, e.g. a tuning study's, use it too).
+pub fn font_family() -> &'static str {
+    register_font();
+    FONT
+}
+
+/// Encodes an RGB buffer of `size` pixels as a PNG file, atomically.
+pub fn write_rgb_png(path: &Path, rgb: &[u8], size: (u32, u32)) -> std::io::Result<()> {
     write_atomically(path, |file| {
-        let mut encoder = png::Encoder::new(file, SIZE.0, SIZE.1);
+        let mut encoder = png::Encoder::new(file, size.0, size.1);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().map_err(std::io::Error::other)?;

@@ -140,6 +140,8 @@ pub enum StopReason {
     /// No validation improvement for the configured patience.
     EarlyStopped,
     Cancelled,
+    /// The epoch observer asked the run to end (a tuner's pruner).
+    Stopped,
 }
 
 /// `history.json` of a checkpoint.

@@ -3,7 +3,8 @@
 //!
 //! Build a [`TrainJob`] (robot, dataset, [`TrainConfig`], checkpoint folder),
 //! then either [`spawn`] it and read [`TrainEvent`]s from the handle's channel
-//! (cancel with [`TrainHandle::cancel`]), or call [`train`] on the current thread.
+//! (cancel with [`TrainHandle::cancel`]), or call [`train`] on the current thread
+//! ([`train_observed`] also lets a caller read every validated epoch and stop the run).
 
 mod batches;
 mod config;
@@ -20,7 +21,7 @@ pub use events::{
     DatasetIdentity, EpochRecord, LossParts, RestartRecord, StopReason, TrainEvent, TrainHistory, TrainSummary,
     Validation,
 };
-pub use trainer::{TrainHandle, TrainJob, TrainOutcome, spawn, train};
+pub use trainer::{EpochControl, TrainHandle, TrainJob, TrainOutcome, spawn, train, train_observed};
 
 use crate::data::DataError;
 use crate::models::ModelError;

@@ -120,7 +120,27 @@ pub fn spawn(job: TrainJob) -> TrainHandle {
 /// Trains `job` on the calling thread, reporting to `events` (a closed
 /// receiver is fine) and stopping cleanly when `cancel` becomes true.
 pub fn train(job: &TrainJob, events: &Sender<TrainEvent>, cancel: &AtomicBool) -> Result<TrainOutcome, TrainError> {
-    let result = Run::new(job, events).and_then(|(run, network)| run.execute(network, cancel));
+    train_observed(job, events, cancel, &mut |_| EpochControl::Continue)
+}
+
+/// What an epoch observer tells the run after a validated epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpochControl {
+    Continue,
+    /// End the run now, keeping the best network so far ([`StopReason::Stopped`]).
+    Stop,
+}
+
+/// [`train`] with `observe` called after every validated epoch (on the
+/// training thread): a tuner's pruner reads the validation errors there and
+/// may stop the run.
+pub fn train_observed(
+    job: &TrainJob,
+    events: &Sender<TrainEvent>,
+    cancel: &AtomicBool,
+    observe: &mut dyn FnMut(&EpochRecord) -> EpochControl,
+) -> Result<TrainOutcome, TrainError> {
+    let result = Run::new(job, events).and_then(|(run, network)| run.execute(network, cancel, observe));
     if let Err(e) = &result {
         let _ = events.send(TrainEvent::Failed(e.to_string()));
     }
@@ -340,7 +360,12 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn execute(self, network: Network, cancel: &AtomicBool) -> Result<TrainOutcome, TrainError> {
+    fn execute(
+        self,
+        network: Network,
+        cancel: &AtomicBool,
+        observe: &mut dyn FnMut(&EpochRecord) -> EpochControl,
+    ) -> Result<TrainOutcome, TrainError> {
         let config = self.config;
         let optimizer = AdamConfig::new()
             .with_epsilon(1e-8)
@@ -398,8 +423,19 @@ impl<'a> Run<'a> {
                     if let Some(reason) = self.validation_diverged(&validation, &run) {
                         let step = run.global_step;
                         network = self.roll_back(&mut run, step, reason)?;
-                    } else if self.end_epoch(&mut run, steps, validation, valid)? {
-                        break StopReason::EarlyStopped;
+                    } else {
+                        let stop_early = self.end_epoch(&mut run, steps, validation, valid)?;
+                        // The observer sees every recorded epoch, the last one too.
+                        let control = match run.history.epochs.last() {
+                            Some(record) => observe(record),
+                            None => EpochControl::Continue,
+                        };
+                        if control == EpochControl::Stop {
+                            break StopReason::Stopped;
+                        }
+                        if stop_early {
+                            break StopReason::EarlyStopped;
+                        }
                     }
                 }
             }
