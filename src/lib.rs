@@ -12,6 +12,7 @@
 //! * [`solvers`]: one interface over every IK solver (numeric, GA, …).
 //! * [`eval`]: the paper's metrics over a dataset split, as Markdown / CSV / JSON.
 //! * [`tune`]: hyper-parameter search (TPE sampler, Hyperband pruner, resumable study folders).
+//! * [`visuals`]: URDF visual meshes (STL, DAE, OBJ) and their fallbacks, renderer-free.
 
 pub mod atomic_file;
 pub mod data;
@@ -22,6 +23,7 @@ pub mod robots;
 pub mod solvers;
 pub mod train;
 pub mod tune;
+pub mod visuals;
 
 pub use kinematics::{Chain, KinematicTree, KinematicsError, Pose};
 pub use robots::Robot;

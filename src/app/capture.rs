@@ -8,6 +8,7 @@ use nalgebra::{Isometry3, Translation3};
 use super::StudioOptions;
 use super::flow::StudioSet;
 use super::target::{SetTarget, Target, TargetOrigin};
+use super::urdf_visuals::RobotVisuals;
 
 /// Save a screenshot of the window to this file (from the panel or F12).
 #[derive(Message, Debug, Clone)]
@@ -62,9 +63,15 @@ fn record_and_finish(
     options: Res<StudioOptions>,
     // Real time: virtual time clamps each frame to 250 ms.
     time: Res<Time<Real>>,
+    visuals: Res<RobotVisuals>,
     mut frames: ResMut<FrameTimes>,
     mut exit: MessageWriter<AppExit>,
 ) {
+    // Frames count once the robot's meshes are on stage, so that a scripted
+    // screenshot never catches them still decoding.
+    if visuals.loading() {
+        return;
+    }
     frames.0.push(time.delta_secs());
     let n = frames.0.len() as u32;
     let Some(last) = options.exit_after_frames else { return };

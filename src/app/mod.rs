@@ -24,7 +24,7 @@ mod target;
 mod tests;
 pub mod train_panel;
 pub mod trajectory;
-mod urdf_visuals;
+pub mod urdf_visuals;
 
 use std::path::PathBuf;
 
@@ -132,6 +132,7 @@ impl Plugin for CorePlugins {
             flow::FlowPlugin,
             scene::ScenePlugin,
             RobotPlugin,
+            urdf_visuals::VisualsPlugin,
             TargetPlugin,
             SolvePlugin,
             side_by_side::SideBySidePlugin,

@@ -13,7 +13,7 @@ use super::flow::StudioSet;
 use super::jobs::{JobSlot, Pool};
 use super::scene::SceneOptions;
 use super::target::{SetTarget, TargetOrigin};
-use super::urdf_visuals::{MeshCache, MeshSearchPath, build_visuals};
+use super::urdf_visuals::VisualPart;
 
 /// A robot the user can pick.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,7 +51,7 @@ pub struct StudioRobot {
     pub choice: RobotChoice,
     /// Index into the tree's joints of every chain joint.
     pub chain_to_tree: Vec<usize>,
-    /// Problems met while loading (missing meshes, a refused URDF, …).
+    /// Problems met while loading (a refused URDF, …); missing meshes are in `RobotVisuals`.
     pub warnings: Vec<String>,
 }
 
@@ -130,8 +130,6 @@ impl Plugin for RobotPlugin {
     fn build(&self, app: &mut App) {
         app.add_message::<SelectRobot>()
             .add_message::<SetArm>()
-            .init_resource::<MeshSearchPath>()
-            .init_resource::<MeshCache>()
             .init_resource::<RobotLoads>()
             .init_resource::<ShownPose>()
             .add_systems(PreStartup, load_initial_robot)
@@ -254,61 +252,28 @@ fn arm_links(studio: &StudioRobot) -> Vec<bool> {
     on_arm
 }
 
-#[allow(clippy::too_many_arguments)]
-fn spawn_robot_model(
+/// A new robot on stage gets one entity per link (its pose follows the arm);
+/// the visuals attach to them once decoded (see `urdf_visuals`).
+pub(super) fn spawn_robot_model(
     mut commands: Commands,
-    mut studio: ResMut<StudioRobot>,
+    studio: Res<StudioRobot>,
+    mut shown: Local<Option<Arc<Robot>>>,
     old: Query<Entity, With<RobotModel>>,
     frame: Single<Entity, With<RobotFrame>>,
-    search: Res<MeshSearchPath>,
-    mut cache: ResMut<MeshCache>,
-    mut meshes: ResMut<Assets<Mesh>>,
-    mut materials: ResMut<Assets<StandardMaterial>>,
 ) {
-    if !studio.is_changed() {
+    // The robot itself, not any change of the resource (a warning is one).
+    if shown.as_ref().is_some_and(|r| Arc::ptr_eq(r, &studio.robot)) {
         return;
     }
+    *shown = Some(studio.robot.clone());
     for entity in &old {
         commands.entity(entity).despawn();
     }
-    let urdf_dir = match &studio.choice {
-        RobotChoice::Urdf { path, .. } => path.parent().map(|p| p.to_path_buf()),
-        RobotChoice::Builtin(_) => None,
-    };
-    let (parts, warnings) = build_visuals(&studio.robot.tree, urdf_dir.as_deref(), &search, &mut meshes, &mut cache);
     let on_arm = arm_links(&studio);
-    // One material per colour and role: the arm's may be faded without fading the environment.
-    let mut material_cache: Vec<(Color, bool, Handle<StandardMaterial>)> = Vec::new();
-    let mut material = |color: Color, arm: bool| {
-        if let Some((_, _, h)) = material_cache.iter().find(|(c, a, _)| *c == color && *a == arm) {
-            return h.clone();
-        }
-        let h = materials.add(StandardMaterial {
-            base_color: color,
-            perceptual_roughness: 0.55,
-            metallic: 0.1,
-            alpha_mode: if color.alpha() < 1.0 { AlphaMode::Blend } else { AlphaMode::Opaque },
-            ..default()
-        });
-        material_cache.push((color, arm, h.clone()));
-        h
-    };
     let model = commands.spawn((RobotModel, Transform::default(), Visibility::default(), ChildOf(*frame))).id();
-    for (link, visuals) in parts.into_iter().enumerate() {
-        let arm = on_arm[link];
-        let link_entity = commands
-            .spawn((LinkVisual { link, on_arm: arm }, Transform::default(), Visibility::default(), ChildOf(model)))
-            .id();
-        for part in visuals {
-            commands.spawn((
-                Mesh3d(part.mesh),
-                MeshMaterial3d(material(part.color, arm)),
-                part.transform,
-                ChildOf(link_entity),
-            ));
-        }
+    for (link, arm) in on_arm.into_iter().enumerate() {
+        commands.spawn((LinkVisual { link, on_arm: arm }, Transform::default(), Visibility::default(), ChildOf(model)));
     }
-    studio.bypass_change_detection().warnings.extend(warnings);
 }
 
 fn pose_links(
@@ -334,19 +299,22 @@ fn pose_links(
 /// The scene options' arm opacity and environment switch, on the model's links.
 fn show_arm_and_environment(
     options: Res<SceneOptions>,
-    mut links: Query<(&LinkVisual, &mut Visibility, &Children)>,
-    added: Query<(), Added<LinkVisual>>,
+    mut links: Query<(&LinkVisual, &mut Visibility, Option<&Children>)>,
+    added_links: Query<(), Added<LinkVisual>>,
+    added_parts: Query<(), Added<VisualPart>>,
     parts: Query<&MeshMaterial3d<StandardMaterial>>,
     mut materials: ResMut<Assets<StandardMaterial>>,
 ) {
-    if !options.is_changed() && added.is_empty() {
+    if !options.is_changed() && added_links.is_empty() && added_parts.is_empty() {
         return;
     }
     let mut faded = Vec::new();
     for (link, mut visibility, children) in &mut links {
         *visibility = if link.on_arm || options.environment { Visibility::Inherited } else { Visibility::Hidden };
         if link.on_arm {
-            faded.extend(children.iter().filter_map(|c| parts.get(c).ok()).map(|m| m.0.id()));
+            faded.extend(
+                children.into_iter().flat_map(|c| c.iter()).filter_map(|c| parts.get(c).ok()).map(|m| m.0.id()),
+            );
         }
     }
     faded.sort();

@@ -485,3 +485,49 @@ fn the_compare_window_evaluates_in_the_background() {
     assert_eq!(names, ["numeric", "ga"]);
     assert!(state.reports.iter().all(|r| r.poses == 20 && r.per_pose.len() == 20));
 }
+
+fn fixture_arm(file: &str) -> RobotChoice {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/visuals").join(file);
+    RobotChoice::Urdf { path, base: "base_link".into(), tip: "tool0".into() }
+}
+
+/// Frames until the robot's visuals are decoded and attached; the number of drawn shapes.
+fn visuals_on_stage(app: &mut App) -> usize {
+    use super::urdf_visuals::{RobotVisuals, VisualPart};
+    run_until(app, "the decoded visuals", |app| !app.world().resource::<RobotVisuals>().loading());
+    app.update();
+    app.world_mut().query::<&VisualPart>().iter(app.world()).count()
+}
+
+#[test]
+fn mesh_visuals_decode_in_the_background_and_attach_to_the_links() {
+    use super::urdf_visuals::RobotVisuals;
+    let mut app = headless_with(StudioOptions { robot: fixture_arm("arm3.urdf"), ..default() });
+    // STL base, one-material DAE, two-material DAE, OBJ.
+    assert_eq!(visuals_on_stage(&mut app), 5);
+    let report = app.world().resource::<RobotVisuals>().report.clone().unwrap();
+    assert_eq!(report.summary(), "visuals: 4 drawn, 0 from fallbacks, 0 missing");
+    assert_eq!(app.world_mut().query::<&LinkVisual>().iter(app.world()).count(), 5);
+
+    // The same arm without its mesh files: every link still draws something.
+    app.world_mut().write_message(SelectRobot(fixture_arm("arm3_no_meshes.urdf")));
+    run_until(&mut app, "the mesh-less arm", |app| {
+        app.world().resource::<StudioRobot>().robot.tree.name == "arm3_no_meshes"
+    });
+    assert_eq!(visuals_on_stage(&mut app), 4, "collision mesh, collision box, two skeleton bones");
+    let report = app.world().resource::<RobotVisuals>().report.clone().unwrap();
+    assert_eq!(report.summary(), "visuals: 0 drawn, 4 from fallbacks, 4 missing");
+    let title = super::panels::notice_title(&report);
+    assert_eq!(title, "4 visuals missing: drawn as collision mesh, collision primitives, skeleton");
+}
+
+#[test]
+fn the_builtin_robots_draw_all_their_visuals() {
+    use super::urdf_visuals::RobotVisuals;
+    for name in ["omx", "nicol-right"] {
+        let mut app = headless(name);
+        assert!(visuals_on_stage(&mut app) > 0, "{name}");
+        let report = app.world().resource::<RobotVisuals>().report.clone().unwrap();
+        assert!(report.drawn > 0 && report.missing.is_empty() && !report.skeleton_only, "{name}: {}", report.summary());
+    }
+}

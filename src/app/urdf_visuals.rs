@@ -1,172 +1,256 @@
-//! URDF `<visual>` elements as Bevy meshes and materials: boxes, cylinders,
-//! capsules, spheres and STL meshes (`package://` resolved through
-//! `ROS_PACKAGE_PATH` and the user's search path).
+//! The robot's visuals in the scene. A background job decodes the URDF's
+//! meshes and picks fallbacks ([`ik_studio::visuals`]) and builds the Bevy
+//! meshes; the frame only adds them as assets and attaches them to the links.
+//! [`RobotVisuals`] holds what was drawn, for the notice and the console line.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use bevy::asset::RenderAssetUsages;
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
+use ik_studio::Robot;
+use ik_studio::visuals::{MeshData, MeshResolver, Part, Shape, SubMesh, VisualReport, plan_visuals};
 
 use super::convert::to_transform;
-use ik_studio::kinematics::KinematicTree;
+use super::flow::StudioSet;
+use super::jobs::{JobSlot, Pool};
+use super::robot::{LinkVisual, RobotChoice, StudioRobot, spawn_robot_model};
 
 /// Folders searched for `package://NAME/…` meshes, besides `ROS_PACKAGE_PATH`.
 #[derive(Resource, Default, Debug, Clone)]
 pub struct MeshSearchPath(pub Vec<PathBuf>);
 
-/// Meshes already built, by file path.
+/// What the robot on stage draws: `None` while its meshes are decoded.
+#[derive(Resource, Default, Debug, Clone)]
+pub struct RobotVisuals {
+    pub report: Option<VisualReport>,
+}
+
+impl RobotVisuals {
+    pub fn loading(&self) -> bool {
+        self.report.is_none()
+    }
+}
+
+/// Marks a drawn shape (a child of a [`LinkVisual`]).
+#[derive(Component)]
+pub struct VisualPart;
+
+/// A decoding request: the robot and where its meshes are looked for.
+struct VisualRequest {
+    robot: Arc<Robot>,
+    resolver: MeshResolver,
+}
+
+/// The job's answer: Bevy meshes built off the main thread, and per link the
+/// parts that use them.
+struct BuiltVisuals {
+    robot: Arc<Robot>,
+    meshes: Vec<Mesh>,
+    links: Vec<Vec<BuiltPart>>,
+    report: VisualReport,
+}
+
+struct BuiltPart {
+    /// Index into [`BuiltVisuals::meshes`].
+    mesh: usize,
+    color: Color,
+    transform: Transform,
+}
+
+/// The decoding job (newest robot wins) and its finished answer, waiting to be attached.
 #[derive(Resource, Default)]
-pub struct MeshCache(HashMap<PathBuf, Handle<Mesh>>);
-
-/// One visual of a link: its mesh, material and placement in the link frame.
-pub struct VisualPart {
-    pub mesh: Handle<Mesh>,
-    pub color: Color,
-    pub transform: Transform,
+struct VisualLoads {
+    slot: JobSlot<VisualRequest, BuiltVisuals>,
+    requests: u64,
+    shown: Option<Arc<Robot>>,
+    ready: Option<BuiltVisuals>,
 }
 
-/// Every visual of every link of `tree` (indexed like `tree.links`), plus
-/// warnings for visuals that could not be built.
-pub fn build_visuals(
-    tree: &KinematicTree,
-    urdf_dir: Option<&Path>,
-    search: &MeshSearchPath,
-    meshes: &mut Assets<Mesh>,
-    cache: &mut MeshCache,
-) -> (Vec<Vec<VisualPart>>, Vec<String>) {
-    let named: HashMap<&str, [f64; 4]> =
-        tree.urdf.materials.iter().filter_map(|m| m.color.as_ref().map(|c| (m.name.as_str(), c.rgba.0))).collect();
-    let mut warnings = Vec::new();
-    let parts = tree
-        .links
-        .iter()
-        .map(|link| {
-            let Some(urdf_link) = tree.urdf.links.iter().find(|l| l.name == link.name) else { return Vec::new() };
-            urdf_link
-                .visual
-                .iter()
-                .filter_map(|visual| {
-                    let (mesh, align) = match geometry_mesh(&visual.geometry, urdf_dir, search, meshes, cache) {
-                        Ok(m) => m,
-                        Err(e) => {
-                            warnings.push(format!("link {}: {e}", link.name));
-                            return None;
-                        }
-                    };
-                    let rgba = visual
-                        .material
-                        .as_ref()
-                        .and_then(|m| {
-                            m.color.as_ref().map(|c| c.rgba.0).or_else(|| named.get(m.name.as_str()).copied())
-                        })
-                        .unwrap_or([0.7, 0.7, 0.72, 1.0]);
-                    let origin = ik_studio::kinematics::origin_isometry(&visual.origin);
-                    Some(VisualPart {
-                        mesh,
-                        color: Color::srgba(rgba[0] as f32, rgba[1] as f32, rgba[2] as f32, rgba[3] as f32),
-                        transform: to_transform(&origin) * align,
+pub struct VisualsPlugin;
+
+impl Plugin for VisualsPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<MeshSearchPath>()
+            .init_resource::<RobotVisuals>()
+            .init_resource::<VisualLoads>()
+            .add_systems(Update, request_visuals.in_set(StudioSet::Request))
+            .add_systems(Update, collect_visuals.in_set(StudioSet::Collect))
+            // After the link entities of a new robot exist.
+            .add_systems(Update, attach_visuals.in_set(StudioSet::Draw).after(spawn_robot_model));
+    }
+}
+
+/// A robot on stage that has no visuals yet: decode them in the background.
+fn request_visuals(
+    studio: Res<StudioRobot>,
+    search: Res<MeshSearchPath>,
+    mut loads: ResMut<VisualLoads>,
+    mut visuals: ResMut<RobotVisuals>,
+) {
+    let loads = &mut *loads;
+    let new_robot = !loads.shown.as_ref().is_some_and(|r| Arc::ptr_eq(r, &studio.robot));
+    if new_robot {
+        loads.shown = Some(studio.robot.clone());
+        loads.requests += 1;
+        loads.ready = None;
+        let resolver = MeshResolver { urdf_dir: urdf_dir(&studio.choice), search: search.0.clone() };
+        loads.slot.submit(loads.requests, VisualRequest { robot: studio.robot.clone(), resolver });
+        visuals.report = None;
+    }
+    loads.slot.launch(Pool::Io, |request: VisualRequest| build_visuals(request));
+}
+
+fn urdf_dir(choice: &RobotChoice) -> Option<PathBuf> {
+    match choice {
+        RobotChoice::Urdf { path, .. } => path.parent().map(PathBuf::from),
+        RobotChoice::Builtin(_) => None,
+    }
+}
+
+/// Runs on the IO pool: files → plan → Bevy meshes.
+fn build_visuals(request: VisualRequest) -> BuiltVisuals {
+    let plan = plan_visuals(&request.robot.tree, &request.resolver);
+    let mut meshes = MeshBuilder::default();
+    let links = plan.links.iter().map(|parts| parts.iter().flat_map(|p| meshes.parts(p)).collect()).collect();
+    BuiltVisuals { robot: request.robot, meshes: meshes.meshes, links, report: plan.report }
+}
+
+/// Visuals of the robot on stage are kept (one console line per robot); those
+/// of a robot already replaced are dropped.
+fn collect_visuals(studio: Res<StudioRobot>, mut loads: ResMut<VisualLoads>, mut visuals: ResMut<RobotVisuals>) {
+    let Some((_, built)) = loads.slot.poll() else { return };
+    if !Arc::ptr_eq(&built.robot, &studio.robot) {
+        return;
+    }
+    println!("{}: {}", studio.choice.label(), built.report.summary());
+    visuals.report = Some(built.report.clone());
+    loads.ready = Some(built);
+}
+
+/// The decoded parts become children of their link entities.
+fn attach_visuals(
+    mut commands: Commands,
+    studio: Res<StudioRobot>,
+    mut loads: ResMut<VisualLoads>,
+    links: Query<(Entity, &LinkVisual)>,
+    mut meshes: ResMut<Assets<Mesh>>,
+    mut materials: ResMut<Assets<StandardMaterial>>,
+) {
+    let Some(built) = loads.ready.take_if(|b| Arc::ptr_eq(&b.robot, &studio.robot)) else { return };
+    let handles: Vec<Handle<Mesh>> = built.meshes.into_iter().map(|m| meshes.add(m)).collect();
+    let mut material = MaterialCache::default();
+    for (entity, link) in &links {
+        for part in built.links.get(link.link).into_iter().flatten() {
+            commands.spawn((
+                VisualPart,
+                Mesh3d(handles[part.mesh].clone()),
+                MeshMaterial3d(material.get(part.color, link.on_arm, &mut materials)),
+                part.transform,
+                ChildOf(entity),
+            ));
+        }
+    }
+}
+
+/// One material per colour and role: the arm's may be faded without fading the environment.
+#[derive(Default)]
+struct MaterialCache(Vec<(Color, bool, Handle<StandardMaterial>)>);
+
+impl MaterialCache {
+    fn get(&mut self, color: Color, arm: bool, materials: &mut Assets<StandardMaterial>) -> Handle<StandardMaterial> {
+        if let Some((_, _, h)) = self.0.iter().find(|(c, a, _)| *c == color && *a == arm) {
+            return h.clone();
+        }
+        let h = materials.add(StandardMaterial {
+            base_color: color,
+            perceptual_roughness: 0.55,
+            metallic: 0.1,
+            alpha_mode: if color.alpha() < 1.0 { AlphaMode::Blend } else { AlphaMode::Opaque },
+            // Both faces: many STL exports wind some triangles inward, and a
+            // negative URDF scale mirrors a mesh; neither may leave holes.
+            double_sided: true,
+            cull_mode: None,
+            ..default()
+        });
+        self.0.push((color, arm, h.clone()));
+        h
+    }
+}
+
+/// Bevy meshes of a plan's parts; a sub-mesh used by several parts is built once.
+#[derive(Default)]
+struct MeshBuilder {
+    meshes: Vec<Mesh>,
+    /// (file data, sub-mesh, with vertex colours) → index into `meshes`.
+    built: HashMap<(*const MeshData, usize, bool), usize>,
+}
+
+impl MeshBuilder {
+    /// The drawn pieces of one part: one per sub-mesh, or the primitive.
+    fn parts(&mut self, part: &Part) -> Vec<BuiltPart> {
+        let placed = to_transform(&part.origin);
+        let srgba = |c: [f32; 4]| Color::srgba(c[0], c[1], c[2], c[3]);
+        match &part.shape {
+            Shape::Mesh { data, scale } => {
+                let scale = Transform::from_scale(Vec3::new(scale[0] as f32, scale[1] as f32, scale[2] as f32));
+                // Vertex colours only when the URDF sets no colour (its colour wins).
+                let vertex_colors = part.color.is_none();
+                (0..data.parts.len())
+                    .map(|i| BuiltPart {
+                        mesh: self.submesh(data, i, vertex_colors),
+                        color: srgba(part.color_for(data.parts[i].color)),
+                        transform: placed * scale,
                     })
-                })
-                .collect()
-        })
-        .collect();
-    (parts, warnings)
-}
-
-/// The mesh of a geometry and the rotation that aligns Bevy's y-axis shapes
-/// with URDF's z-axis cylinders and capsules.
-fn geometry_mesh(
-    geometry: &urdf_rs::Geometry,
-    urdf_dir: Option<&Path>,
-    search: &MeshSearchPath,
-    meshes: &mut Assets<Mesh>,
-    cache: &mut MeshCache,
-) -> Result<(Handle<Mesh>, Transform), String> {
-    let y_to_z = Transform::from_rotation(Quat::from_rotation_x(std::f32::consts::FRAC_PI_2));
-    Ok(match geometry {
-        urdf_rs::Geometry::Box { size } => {
-            (meshes.add(Cuboid::new(size[0] as f32, size[1] as f32, size[2] as f32)), Transform::IDENTITY)
-        }
-        urdf_rs::Geometry::Cylinder { radius, length } => {
-            (meshes.add(Cylinder::new(*radius as f32, *length as f32)), y_to_z)
-        }
-        urdf_rs::Geometry::Capsule { radius, length } => {
-            (meshes.add(Capsule3d::new(*radius as f32, *length as f32)), y_to_z)
-        }
-        urdf_rs::Geometry::Sphere { radius } => {
-            (meshes.add(Sphere::new(*radius as f32).mesh().uv(24, 16)), Transform::IDENTITY)
-        }
-        urdf_rs::Geometry::Mesh { filename, scale } => {
-            let path = resolve_mesh_path(filename, urdf_dir, search)?;
-            let handle = match cache.0.get(&path) {
-                Some(h) => h.clone(),
-                None => {
-                    let mesh = load_stl(&path)?;
-                    let h = meshes.add(mesh);
-                    cache.0.insert(path.clone(), h.clone());
-                    h
-                }
-            };
-            let s = scale.as_ref().map(|s| Vec3::new(s[0] as f32, s[1] as f32, s[2] as f32)).unwrap_or(Vec3::ONE);
-            (handle, Transform::from_scale(s))
-        }
-    })
-}
-
-/// `package://pkg/rel`, `file:///abs` or a path relative to the URDF.
-pub fn resolve_mesh_path(filename: &str, urdf_dir: Option<&Path>, search: &MeshSearchPath) -> Result<PathBuf, String> {
-    if let Some(rest) = filename.strip_prefix("package://") {
-        let (package, rel) = rest.split_once('/').ok_or_else(|| format!("malformed mesh URI {filename}"))?;
-        let ros = std::env::var_os("ROS_PACKAGE_PATH").unwrap_or_default();
-        let roots = std::env::split_paths(&ros).chain(search.0.iter().cloned()).chain(urdf_dir.map(Path::to_path_buf));
-        for root in roots {
-            // Either ROOT/pkg/rel, or ROOT is the package itself.
-            for candidate in [root.join(package).join(rel), root.join(rel)] {
-                if candidate.is_file() {
-                    return Ok(candidate);
-                }
+                    .collect()
             }
+            shape => primitive_mesh(shape)
+                .map(|(mesh, align)| {
+                    self.meshes.push(mesh);
+                    let color = srgba(part.color_for(None));
+                    BuiltPart { mesh: self.meshes.len() - 1, color, transform: placed * align }
+                })
+                .into_iter()
+                .collect(),
         }
-        return Err(format!("mesh {filename} not found (set ROS_PACKAGE_PATH or add a mesh search folder)"));
     }
-    let path = PathBuf::from(filename.strip_prefix("file://").unwrap_or(filename));
-    let path = match (path.is_relative(), urdf_dir) {
-        (true, Some(dir)) => dir.join(path),
-        _ => path,
-    };
-    if path.is_file() { Ok(path) } else { Err(format!("mesh {} not found", path.display())) }
+
+    fn submesh(&mut self, data: &Arc<MeshData>, index: usize, vertex_colors: bool) -> usize {
+        let key = (Arc::as_ptr(data), index, vertex_colors);
+        if let Some(&i) = self.built.get(&key) {
+            return i;
+        }
+        self.meshes.push(triangle_mesh(&data.parts[index], vertex_colors));
+        self.built.insert(key, self.meshes.len() - 1);
+        self.meshes.len() - 1
+    }
 }
 
-/// An STL file (ASCII or binary) as a flat-shaded mesh.
-pub fn load_stl(path: &Path) -> Result<Mesh, String> {
-    let mut file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let stl = stl_io::read_stl(&mut file).map_err(|e| format!("{}: not a readable STL ({e})", path.display()))?;
-    let mut positions = Vec::with_capacity(stl.faces.len() * 3);
-    let mut normals = Vec::with_capacity(stl.faces.len() * 3);
-    for face in &stl.faces {
-        let v: Vec<Vec3> = face
-            .vertices
-            .iter()
-            .map(|&i| {
-                let p = stl.vertices[i];
-                Vec3::new(p[0], p[1], p[2])
-            })
-            .collect();
-        // Recompute the normal: many exporters write zeros.
-        let n = (v[1] - v[0]).cross(v[2] - v[0]).normalize_or_zero();
-        for p in v {
-            positions.push(p.to_array());
-            normals.push(n.to_array());
+/// A checked triangle list as a Bevy mesh.
+fn triangle_mesh(sub: &SubMesh, vertex_colors: bool) -> Mesh {
+    let mut mesh = Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::default())
+        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, sub.positions.clone())
+        .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, sub.normals.clone())
+        .with_inserted_indices(Indices::U32(sub.indices.clone()));
+    if let Some(colors) = sub.vertex_colors.as_ref().filter(|_| vertex_colors) {
+        mesh.insert_attribute(Mesh::ATTRIBUTE_COLOR, colors.clone());
+    }
+    mesh
+}
+
+/// A primitive's mesh and the rotation that aligns Bevy's y-axis cylinders
+/// and capsules with URDF's z-axis ones; `None` for a file mesh.
+fn primitive_mesh(shape: &Shape) -> Option<(Mesh, Transform)> {
+    let y_to_z = Transform::from_rotation(Quat::from_rotation_x(std::f32::consts::FRAC_PI_2));
+    Some(match *shape {
+        Shape::Box { size } => {
+            (Cuboid::new(size[0] as f32, size[1] as f32, size[2] as f32).into(), Transform::IDENTITY)
         }
-    }
-    if positions.iter().flatten().any(|c| !c.is_finite()) {
-        return Err(format!("{}: non-finite vertex", path.display()));
-    }
-    let count = positions.len() as u32;
-    Ok(Mesh::new(PrimitiveTopology::TriangleList, RenderAssetUsages::default())
-        .with_inserted_attribute(Mesh::ATTRIBUTE_POSITION, positions)
-        .with_inserted_attribute(Mesh::ATTRIBUTE_NORMAL, normals)
-        .with_inserted_indices(Indices::U32((0..count).collect())))
+        Shape::Cylinder { radius, length } => (Cylinder::new(radius as f32, length as f32).into(), y_to_z),
+        Shape::Capsule { radius, length } => (Capsule3d::new(radius as f32, length as f32).into(), y_to_z),
+        Shape::Sphere { radius } => (Sphere::new(radius as f32).mesh().uv(24, 16), Transform::IDENTITY),
+        Shape::Mesh { .. } => return None,
+    })
 }

@@ -11,6 +11,8 @@ use bevy_egui::input::egui_wants_any_keyboard_input;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 
 pub use robot_panel::UrdfOpenState;
+#[cfg(test)]
+pub use robot_panel::notice_title;
 
 use super::StudioOptions;
 use super::flow::StudioSet;

@@ -13,7 +13,7 @@ use crate::app::robot::{
     reachable_configuration,
 };
 use crate::app::target::{SetTarget, TargetOrigin};
-use crate::app::urdf_visuals::MeshSearchPath;
+use crate::app::urdf_visuals::{MeshSearchPath, RobotVisuals};
 
 /// The user set the joints (sliders): the arm goes there, the target to its tip.
 #[derive(Message, Debug, Clone)]
@@ -44,6 +44,7 @@ pub struct RobotPanel<'w> {
     studio: Res<'w, StudioRobot>,
     arm: Res<'w, ArmState>,
     loads: Res<'w, RobotLoads>,
+    visuals: Res<'w, RobotVisuals>,
     placed: MessageWriter<'w, PlaceArm>,
     select: MessageWriter<'w, SelectRobot>,
     actions: MessageWriter<'w, ArmAction>,
@@ -73,6 +74,7 @@ impl RobotPanel<'_> {
         if ui.button("Open URDF…").clicked() {
             self.pick_urdf();
         }
+        visuals_notice(ui, &self.visuals);
         if !self.studio.warnings.is_empty() {
             egui::CollapsingHeader::new(format!("{} warnings", self.studio.warnings.len())).show(ui, |ui| {
                 for w in &self.studio.warnings {
@@ -155,6 +157,49 @@ impl RobotPanel<'_> {
             self.urdf.path = None;
         }
     }
+}
+
+/// What the scene draws instead of missing visuals, in plain sight (not folded away).
+fn visuals_notice(ui: &mut egui::Ui, visuals: &RobotVisuals) {
+    let Some(report) = &visuals.report else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("decoding meshes…");
+        });
+        return;
+    };
+    if !report.has_notice() {
+        return;
+    }
+    let amber = egui::Color32::from_rgb(235, 180, 40);
+    egui::Frame::group(ui.style()).stroke(egui::Stroke::new(1.0, amber)).show(ui, |ui| {
+        ui.colored_label(amber, egui::RichText::new(notice_title(report)).strong());
+        ui.label(report.summary());
+        const SHOWN: usize = 8;
+        for missing in report.missing.iter().take(SHOWN) {
+            ui.label(egui::RichText::new(missing.to_string()).small());
+        }
+        if report.missing.len() > SHOWN {
+            egui::CollapsingHeader::new(format!("{} more", report.missing.len() - SHOWN)).show(ui, |ui| {
+                for missing in &report.missing[SHOWN..] {
+                    ui.label(egui::RichText::new(missing.to_string()).small());
+                }
+            });
+        }
+    });
+}
+
+/// The notice's headline: what is missing and what stands in for it.
+pub fn notice_title(report: &ik_studio::visuals::VisualReport) -> String {
+    if report.skeleton_only {
+        return "No visual geometry in the URDF: drawn as a skeleton".into();
+    }
+    let mut fallbacks: Vec<&str> = report.missing.iter().filter_map(|m| m.fallback.map(|f| f.label())).collect();
+    fallbacks.sort();
+    fallbacks.dedup();
+    let drawn =
+        if fallbacks.is_empty() { "not drawn".to_string() } else { format!("drawn as {}", fallbacks.join(", ")) };
+    format!("{} visuals missing: {drawn}", report.missing.len())
 }
 
 /// One slider per joint; the configuration the user set, if they moved one.
