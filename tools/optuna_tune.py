@@ -27,8 +27,10 @@ pymysql for those storages).
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
+import time
 
 
 def parse_args():
@@ -116,6 +118,25 @@ def run_trial(trial, args, params, optuna):
     return best
 
 
+def open_study(optuna, name, storage, args):
+    """Creates the study or joins it; workers started together race to create the storage's
+    tables and the study, so the losers wait and try again."""
+    for attempt in range(20):
+        try:
+            return optuna.create_study(
+                study_name=name,
+                storage=storage,
+                load_if_exists=True,
+                direction="minimize",
+                sampler=optuna.samplers.TPESampler(seed=args.seed),
+                pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=args.epochs, reduction_factor=3),
+            )
+        except Exception:  # noqa: BLE001 - SQLAlchemy's IntegrityError, Optuna's DuplicatedStudyError, ...
+            if attempt == 19:
+                raise
+            time.sleep(0.2 + random.random())
+
+
 def main():
     args = parse_args()
     try:
@@ -126,14 +147,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     storage = args.storage or f"sqlite:///{os.path.join(args.out, 'optuna.db')}"
     name = args.study_name or f"ik-studio-{args.model}-{args.robot}"
-    study = optuna.create_study(
-        study_name=name,
-        storage=storage,
-        load_if_exists=True,
-        direction="minimize",
-        sampler=optuna.samplers.TPESampler(),
-        pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=args.epochs, reduction_factor=3),
-    )
+    study = open_study(optuna, name, storage, args)
     study.optimize(lambda t: run_trial(t, args, suggest(t, space), optuna), n_trials=args.trials,
                    catch=(RuntimeError,))
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
