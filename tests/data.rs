@@ -24,7 +24,7 @@ fn samples_lie_in_the_box_within_limits_free_of_collision_and_match_fk() {
         for i in 0..all.len() {
             let q = all.joints(i);
             assert!(robot.chain.within_limits(q));
-            let tip = robot.chain.fk_points(q, &mut points);
+            let tip = robot.collision.place(&robot.chain, q, &mut points);
             assert!(!robot.collision.in_collision(&points));
             let pose = all.pose(i);
             assert!(box_.contains(&nalgebra::Vector3::new(pose[0], pose[1], pose[2])));

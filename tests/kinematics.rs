@@ -228,10 +228,10 @@ fn user_urdf_file_becomes_a_robot_with_a_reach_box() {
 fn collision_model_flags_table_and_self_contact() {
     let omx = robots::builtin("omx").unwrap();
     let mut points = omx.collision.scratch();
-    omx.chain.fk_points(&[0.0; 4], &mut points);
+    omx.collision.place(&omx.chain, &[0.0; 4], &mut points);
     assert!(!omx.collision.in_collision(&points), "home pose is free");
     // Shoulder pitched fully forward: the straight arm goes into the table.
-    let tip = omx.chain.fk_points(&[0.0, 1.5, 0.0, 0.0], &mut points);
+    let tip = omx.collision.place(&omx.chain, &[0.0, 1.5, 0.0, 0.0], &mut points);
     assert!(tip.translation.z < 0.0);
     assert!(omx.collision.in_collision(&points));
 
@@ -242,7 +242,7 @@ fn collision_model_flags_table_and_self_contact() {
     let colliding = (0..2000)
         .filter(|_| {
             let q = random_q(&nicol.chain, &mut rng);
-            nicol.chain.fk_points(&q, &mut points);
+            nicol.collision.place(&nicol.chain, &q, &mut points);
             nicol.collision.in_collision(&points)
         })
         .count();

@@ -18,6 +18,8 @@ pub const MAX_EPOCHS: usize = 1_000_000;
 pub const MAX_BUDGET_MS: f64 = 3_600_000.0;
 /// Tolerances, loss weights, learning rates and other positive factors.
 pub const MAX_FACTOR: f64 = 1e6;
+/// Floor height, metres (as far as a URDF's own offsets may reach).
+pub const MAX_FLOOR: f64 = ik_studio::kinematics::MAX_URDF_MAGNITUDE;
 /// Ghost arms of the studio's overlays.
 pub const MAX_GHOSTS: usize = 500;
 

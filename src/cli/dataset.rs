@@ -60,6 +60,11 @@ struct SampleArgs {
     /// Keep colliding configurations too.
     #[arg(long)]
     no_collision_check: bool,
+    /// Floor height in metres (base frame, within ±1000000): reject samples whose link
+    /// capsules reach below it. Any robot; NICOL's table is checked as well.
+    #[arg(long, value_name = "Z", allow_hyphen_values = true, conflicts_with = "no_collision_check",
+          value_parser = bounds::number(-bounds::MAX_FLOOR, bounds::MAX_FLOOR, false))]
+    floor: Option<f64>,
     /// Also export the splits as .npy files into this folder.
     #[arg(long)]
     npy: Option<PathBuf>,
@@ -182,13 +187,25 @@ struct SampleSummary {
     acceptance_rate: f64,
     outside_workspace: u64,
     in_collision: u64,
+    /// Capsules checked: segments with a radius, and capsules fitted to boxes and meshes.
+    collision_capsules: usize,
+    fitted_capsules: usize,
+    floor: Option<f64>,
+    /// Collision geometry that could not be used (absent or malformed meshes).
+    collision_warnings: Vec<String>,
     sample_seconds: f64,
     write_seconds: f64,
     bytes: u64,
 }
 
 fn sample(args: &SampleArgs) -> anyhow::Result<()> {
-    let robot = args.robot.load()?;
+    let mut robot = args.robot.load()?;
+    if let Some(z) = args.floor {
+        robot.collision = robot.collision.with_floor(&robot.chain, z);
+    }
+    for warning in &robot.collision.warnings {
+        eprintln!("warning: {warning}");
+    }
     let workspace = robot.workspace_or_box(&args.workspace)?;
     let (count, out) =
         (args.samples.context("--samples is required")?, args.out.as_ref().context("--out is required")?);
@@ -222,6 +239,10 @@ fn sample(args: &SampleArgs) -> anyhow::Result<()> {
         acceptance_rate: report.acceptance_rate(),
         outside_workspace: report.outside_workspace,
         in_collision: report.in_collision,
+        collision_capsules: robot.collision.capsule_count(),
+        fitted_capsules: robot.collision.shapes.len(),
+        floor: args.floor,
+        collision_warnings: robot.collision.warnings.clone(),
         sample_seconds: report.seconds,
         write_seconds: written.elapsed().as_secs_f64(),
         bytes: file_size(out),
@@ -245,8 +266,21 @@ fn sample(args: &SampleArgs) -> anyhow::Result<()> {
         summary.outside_workspace,
         summary.in_collision
     );
+    print_collision_summary(&summary);
     println!("  sampled in {:.3} s, written in {:.3} s", summary.sample_seconds, summary.write_seconds);
     Ok(())
+}
+
+fn print_collision_summary(s: &SampleSummary) {
+    let floor = s.floor.map_or(String::new(), |z| format!(", floor at z = {z} m"));
+    let skipped = match s.collision_warnings.len() {
+        0 => String::new(),
+        n => format!(", {n} collision geometries skipped (see the warnings)"),
+    };
+    println!(
+        "  collision model: {} capsules ({} fitted to boxes and meshes){floor}{skipped}",
+        s.collision_capsules, s.fitted_capsules
+    );
 }
 
 fn import_ros(args: &ImportRosArgs) -> anyhow::Result<()> {

@@ -120,17 +120,17 @@ fn sample_chunk(robot: &Robot, workspace: &Workspace, cfg: &SampleConfig, k: u64
     rng.set_stream(k);
     let mut chunk = Chunk { joints: Vec::new(), poses: Vec::new(), outside: 0, colliding: 0 };
     let mut q = vec![0.0; dof];
-    let mut points = robot.collision.scratch();
+    let mut scratch = robot.collision.scratch();
     for _ in 0..CHUNK {
         for (v, joint) in q.iter_mut().zip(&chain.joints) {
             *v = joint.limits.lower + rng.random::<f64>() * joint.limits.span();
         }
-        let tip = chain.fk_points(&q, &mut points);
+        let tip = robot.collision.place(chain, &q, &mut scratch);
         if !workspace.contains(&tip.translation.vector) {
             chunk.outside += 1;
             continue;
         }
-        if cfg.check_collisions && robot.collision.in_collision(&points) {
+        if cfg.check_collisions && robot.collision.in_collision(&scratch) {
             chunk.colliding += 1;
             continue;
         }

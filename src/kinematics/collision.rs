@@ -1,23 +1,31 @@
-//! Self- and table-collision check with one capsule per moving segment.
+//! Self-, table- and floor-collision check with capsules.
 //!
-//! The approximation: segment `i` runs from the origin of movable joint `i` to
-//! the origin of joint `i + 1` (the last one to the tip). Its radius is the
-//! largest radius among the URDF `<collision>` cylinders, capsules and spheres
-//! of the links that move with joint `i` (0 when there are none: not checked).
-//! Two capsules collide when their segments come closer than the sum of radii;
-//! a capsule hits the table when a part of its axis above the tabletop's
-//! footprint comes closer to the tabletop than its radius.
+//! Two kinds of capsule (each a "body"), both moving with one movable joint:
+//! * segment `i` runs from the origin of movable joint `i` to the origin of
+//!   joint `i + 1` (the last one to the tip). Its radius is the largest radius
+//!   among the URDF `<collision>` cylinders, capsules and spheres of the chain
+//!   links that move with joint `i` (0 when there are none: not checked);
+//! * a fitted capsule per box or mesh of those links, and per shape of any
+//!   link fixed below them (see [`super::capsule_fit`]).
+//!
+//! Two capsules collide when their axes come closer than the sum of radii; a
+//! capsule hits the table when a part of its axis above the tabletop's
+//! footprint comes closer to the tabletop than its radius, and the floor when
+//! its lowest point is below it.
 //!
 //! As MoveIt's setup assistant does, pairs that touch in (almost) every
-//! configuration are disabled: adjacent segments, and pairs (or segments and the
-//! table) found in contact in ≥ 95 % of random configurations within limits.
+//! configuration are disabled: bodies of the same or adjacent segments, and
+//! pairs (or bodies and the table or floor) found in contact in ≥ 95 % of
+//! random configurations within limits.
 
-use nalgebra::Point3;
+use nalgebra::{Isometry3, Point3};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::capsule_fit::{Capsule, LinkGeometry, link_geometry};
 use super::chain::Chain;
 use super::tree::KinematicTree;
+use crate::visuals::MeshResolver;
 
 const CALIBRATION_SAMPLES: usize = 1000;
 const ALWAYS_FRACTION: f64 = 0.95;
@@ -34,94 +42,210 @@ pub struct Table {
 pub struct CollisionModel {
     /// Capsule radius per segment (one per movable joint), metres.
     pub radii: Vec<f64>,
+    /// Fitted capsules, sorted by segment; body `radii.len() + k` is `shapes[k]`.
+    pub shapes: Vec<Capsule>,
     pub table: Option<Table>,
-    /// Segment pairs that are checked against each other.
+    /// Height of a floor plane in the base frame (the whole plane, unlike the table).
+    pub floor: Option<f64>,
+    /// Body pairs that are checked against each other.
     pub pairs: Vec<(usize, usize)>,
-    /// Segments that are checked against the table.
+    /// Bodies that are checked against the table.
     pub table_segments: Vec<usize>,
+    /// Bodies that are checked against the floor.
+    pub floor_bodies: Vec<usize>,
+    /// Geometry that could not be used (one line each).
+    pub warnings: Vec<String>,
+    /// `shapes[shape_start[i]..shape_start[i + 1]]` move with joint `i`.
+    shape_start: Vec<usize>,
+    /// Per body: scratch indices of its axis ends, and its radius.
+    bodies: Vec<(usize, usize, f64)>,
 }
 
-/// Scratch space for one check: joint origins and the tip.
-pub type CollisionScratch = Vec<Point3<f64>>;
+/// Scratch space for one check: joint origins, the tip, then both ends of
+/// every fitted capsule, in the base frame.
+#[derive(Debug, Clone)]
+pub struct CollisionScratch {
+    pub points: Vec<Point3<f64>>,
+}
 
 impl CollisionModel {
-    /// The capsule model of `chain` with radii from `tree`'s collision geometry.
+    /// The capsule model of `chain` from `tree`'s collision geometry; mesh
+    /// paths relative to the working directory.
     pub fn from_urdf(tree: &KinematicTree, chain: &Chain, table: Option<Table>) -> Self {
-        let mut radii = vec![0.0_f64; chain.dof()];
-        for link in &chain.links {
-            let Some(segment) = link.after_joint else { continue };
-            let Some(urdf_link) = tree.urdf.links.iter().find(|l| l.name == link.name) else { continue };
-            for collision in &urdf_link.collision {
-                let r = match collision.geometry {
-                    urdf_rs::Geometry::Cylinder { radius, .. }
-                    | urdf_rs::Geometry::Capsule { radius, .. }
-                    | urdf_rs::Geometry::Sphere { radius } => radius,
-                    _ => 0.0,
-                };
-                if r.is_finite() {
-                    radii[segment] = radii[segment].max(r);
-                }
-            }
-        }
-        Self::calibrated(chain, radii, table)
+        Self::from_urdf_with(tree, chain, table, &MeshResolver::default())
     }
 
-    /// A model with the given radii whose always-touching pairs are disabled.
-    pub fn calibrated(chain: &Chain, radii: Vec<f64>, table: Option<Table>) -> Self {
-        let n = chain.dof();
-        let candidates: Vec<(usize, usize)> = (0..n)
-            .flat_map(|i| (i + 2..n).map(move |j| (i, j)))
-            .filter(|&(i, j)| radii[i] > 0.0 && radii[j] > 0.0)
-            .collect();
-        let table_candidates: Vec<usize> = match table {
-            Some(_) => (0..n).filter(|&i| radii[i] > 0.0).collect(),
-            None => Vec::new(),
-        };
-        let mut model = Self { radii, table, pairs: candidates.clone(), table_segments: table_candidates.clone() };
+    /// [`Self::from_urdf`] with collision meshes found through `resolver`.
+    pub fn from_urdf_with(tree: &KinematicTree, chain: &Chain, table: Option<Table>, resolver: &MeshResolver) -> Self {
+        let LinkGeometry { radii, shapes, warnings } = link_geometry(tree, chain, resolver);
+        let mut model = Self::calibrated(chain, radii, shapes, table, None);
+        model.warnings = warnings;
+        model
+    }
 
-        let mut pair_hits = vec![0usize; candidates.len()];
-        let mut table_hits = vec![0usize; table_candidates.len()];
+    /// The same bodies with a floor at height `z`, recalibrated.
+    pub fn with_floor(self, chain: &Chain, z: f64) -> Self {
+        let warnings = self.warnings;
+        let mut model = Self::calibrated(chain, self.radii, self.shapes, self.table, Some(z));
+        model.warnings = warnings;
+        model
+    }
+
+    /// A model of the given bodies whose always-touching pairs are disabled.
+    pub fn calibrated(
+        chain: &Chain,
+        radii: Vec<f64>,
+        mut shapes: Vec<Capsule>,
+        table: Option<Table>,
+        floor: Option<f64>,
+    ) -> Self {
+        let n = chain.dof();
+        shapes.retain(|c| c.segment < n);
+        shapes.sort_by_key(|c| c.segment);
+        let shape_start = (0..=n).map(|i| shapes.partition_point(|c| c.segment < i)).collect();
+        let bodies = body_table(&radii, &shapes);
+        let mut model = Self {
+            radii,
+            shapes,
+            table,
+            floor,
+            pairs: Vec::new(),
+            table_segments: Vec::new(),
+            floor_bodies: Vec::new(),
+            warnings: Vec::new(),
+            shape_start,
+            bodies,
+        };
+        let live: Vec<usize> = (0..model.bodies.len()).filter(|&b| model.radius(b) > 0.0).collect();
+        let candidates: Vec<(usize, usize)> = live
+            .iter()
+            .flat_map(|&x| live.iter().map(move |&y| (x, y)))
+            .filter(|&(x, y)| x < y && model.segment(x).abs_diff(model.segment(y)) >= 2)
+            .collect();
+        model.pairs = candidates;
+        model.table_segments = if table.is_some() { live.clone() } else { Vec::new() };
+        model.floor_bodies = if floor.is_some() { live } else { Vec::new() };
+        model.disable_permanent_contacts(chain);
+        model
+    }
+
+    /// Drops the pairs, table and floor checks that hit in ≥ 95 % of random configurations.
+    fn disable_permanent_contacts(&mut self, chain: &Chain) {
+        let mut pair_hits = vec![0usize; self.pairs.len()];
+        let mut table_hits = vec![0usize; self.table_segments.len()];
+        let mut floor_hits = vec![0usize; self.floor_bodies.len()];
         let mut rng = ChaCha8Rng::seed_from_u64(0x1c0111);
-        let mut q = vec![0.0; n];
-        let mut points = model.scratch();
+        let mut q = vec![0.0; chain.dof()];
+        let mut s = self.scratch();
         for _ in 0..CALIBRATION_SAMPLES {
             chain.fill_random(&mut rng, &mut q);
-            chain.fk_points(&q, &mut points);
-            for (hits, &(i, j)) in pair_hits.iter_mut().zip(&candidates) {
-                *hits += model.pair_touches(&points, i, j) as usize;
+            self.place(chain, &q, &mut s);
+            let p = &s.points;
+            for (hits, &(x, y)) in pair_hits.iter_mut().zip(&self.pairs) {
+                *hits += self.pair_touches(p, x, y) as usize;
             }
-            for (hits, &i) in table_hits.iter_mut().zip(&table_candidates) {
-                *hits += model.segment_below_table(&points, i) as usize;
+            for (hits, &b) in table_hits.iter_mut().zip(&self.table_segments) {
+                *hits += self.below_table(p, b) as usize;
+            }
+            for (hits, &b) in floor_hits.iter_mut().zip(&self.floor_bodies) {
+                *hits += self.below_floor(p, b) as usize;
             }
         }
         let always = (ALWAYS_FRACTION * CALIBRATION_SAMPLES as f64) as usize;
-        model.pairs = candidates.into_iter().zip(pair_hits).filter(|&(_, h)| h < always).map(|(p, _)| p).collect();
-        model.table_segments =
-            table_candidates.into_iter().zip(table_hits).filter(|&(_, h)| h < always).map(|(s, _)| s).collect();
-        model
+        keep_rare(&mut self.pairs, pair_hits, always);
+        keep_rare(&mut self.table_segments, table_hits, always);
+        keep_rare(&mut self.floor_bodies, floor_hits, always);
     }
 
     /// A model that never reports a collision.
     pub fn none(dof: usize) -> Self {
-        Self { radii: vec![0.0; dof], table: None, pairs: Vec::new(), table_segments: Vec::new() }
+        Self {
+            radii: vec![0.0; dof],
+            shapes: Vec::new(),
+            table: None,
+            floor: None,
+            pairs: Vec::new(),
+            table_segments: Vec::new(),
+            floor_bodies: Vec::new(),
+            warnings: Vec::new(),
+            shape_start: vec![0; dof + 1],
+            bodies: body_table(&vec![0.0; dof], &[]),
+        }
     }
 
     pub fn scratch(&self) -> CollisionScratch {
-        vec![Point3::origin(); self.radii.len() + 1]
+        CollisionScratch { points: vec![Point3::origin(); self.radii.len() + 1 + 2 * self.shapes.len()] }
     }
 
-    /// True when the configuration whose joint origins and tip are `points`
-    /// (as written by [`Chain::fk_points`]) collides with itself or the table.
+    /// Places every body for configuration `q` (checked length: the chain's
+    /// dof) and returns the tip pose.
     #[inline]
-    pub fn in_collision(&self, points: &[Point3<f64>]) -> bool {
-        self.table_segments.iter().any(|&i| self.segment_below_table(points, i))
-            || self.pairs.iter().any(|&(i, j)| self.pair_touches(points, i, j))
+    pub fn place(&self, chain: &Chain, q: &[f64], scratch: &mut CollisionScratch) -> Isometry3<f64> {
+        let n = self.radii.len();
+        let points = &mut scratch.points;
+        let last = chain.fold_joints(q, |i, frame| {
+            points[i] = Point3::from(frame.translation.vector);
+            for k in self.shape_start[i]..self.shape_start[i + 1] {
+                points[n + 1 + 2 * k] = frame * self.shapes[k].a;
+                points[n + 2 + 2 * k] = frame * self.shapes[k].b;
+            }
+        });
+        let tip = last * chain.tip_offset;
+        points[n] = Point3::from(tip.translation.vector);
+        tip
+    }
+
+    /// True when the configuration last placed into `scratch` collides with
+    /// itself, the table or the floor.
+    #[inline]
+    pub fn in_collision(&self, scratch: &CollisionScratch) -> bool {
+        let p = &scratch.points;
+        self.floor_bodies.iter().any(|&b| self.below_floor(p, b))
+            || self.table_segments.iter().any(|&b| self.below_table(p, b))
+            || self.pairs.iter().any(|&(x, y)| self.pair_touches(p, x, y))
+    }
+
+    /// Bodies with a radius (the ones that can collide).
+    pub fn capsule_count(&self) -> usize {
+        self.bodies.iter().filter(|b| b.2 > 0.0).count()
+    }
+
+    /// Every body as placed in `scratch`: axis ends and radius (0: unchecked).
+    pub fn capsules<'a>(
+        &'a self,
+        scratch: &'a CollisionScratch,
+    ) -> impl Iterator<Item = (Point3<f64>, Point3<f64>, f64)> + 'a {
+        self.bodies.iter().map(|&(a, e, r)| (scratch.points[a], scratch.points[e], r))
+    }
+
+    /// Indices into the scratch points of body `b`'s axis ends.
+    #[inline]
+    fn ends(&self, b: usize) -> (usize, usize) {
+        (self.bodies[b].0, self.bodies[b].1)
     }
 
     #[inline]
-    fn segment_below_table(&self, points: &[Point3<f64>], i: usize) -> bool {
+    fn radius(&self, b: usize) -> f64 {
+        self.bodies[b].2
+    }
+
+    fn segment(&self, b: usize) -> usize {
+        let n = self.radii.len();
+        if b < n { b } else { self.shapes[b - n].segment }
+    }
+
+    #[inline]
+    fn below_floor(&self, points: &[Point3<f64>], body: usize) -> bool {
+        let Some(floor) = self.floor else { return false };
+        let (a, b) = self.ends(body);
+        points[a].z.min(points[b].z) - self.radius(body) < floor
+    }
+
+    #[inline]
+    fn below_table(&self, points: &[Point3<f64>], body: usize) -> bool {
         let Some(table) = &self.table else { return false };
-        let (a, b, r) = (&points[i], &points[i + 1], self.radii[i]);
+        let (ia, ib) = self.ends(body);
+        let (a, b, r) = (&points[ia], &points[ib], self.radius(body));
         // Clip the capsule's axis to the footprint (Liang–Barsky); the lowest
         // point of what remains is one of the clipped ends.
         let (mut t0, mut t1) = (0.0_f64, 1.0_f64);
@@ -146,10 +270,25 @@ impl CollisionModel {
     }
 
     #[inline]
-    fn pair_touches(&self, points: &[Point3<f64>], i: usize, j: usize) -> bool {
-        let reach = self.radii[i] + self.radii[j];
-        segment_distance_sq(&points[i], &points[i + 1], &points[j], &points[j + 1]) < reach * reach
+    fn pair_touches(&self, points: &[Point3<f64>], x: usize, y: usize) -> bool {
+        let reach = self.radius(x) + self.radius(y);
+        let ((a1, b1), (a2, b2)) = (self.ends(x), self.ends(y));
+        segment_distance_sq(&points[a1], &points[b1], &points[a2], &points[b2]) < reach * reach
     }
+}
+
+/// Keeps the items hit fewer than `always` times.
+fn keep_rare<T>(items: &mut Vec<T>, hits: Vec<usize>, always: usize) {
+    let mut hits = hits.into_iter();
+    items.retain(|_| hits.next().is_some_and(|h| h < always));
+}
+
+/// Scratch indices of each body's axis ends and its radius: segments, then shapes.
+fn body_table(radii: &[f64], shapes: &[Capsule]) -> Vec<(usize, usize, f64)> {
+    let n = radii.len();
+    let segments = radii.iter().enumerate().map(|(i, &r)| (i, i + 1, r));
+    let fitted = shapes.iter().enumerate().map(|(k, c)| (n + 1 + 2 * k, n + 2 + 2 * k, c.radius));
+    segments.chain(fitted).collect()
 }
 
 /// Squared distance between segments `p1 q1` and `p2 q2` (Ericson, Real-Time

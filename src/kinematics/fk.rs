@@ -57,7 +57,7 @@ impl Chain {
     /// Walks the chain; `visit(i, frame)` sees joint `i`'s frame after its motion
     /// (rotations move the frame about its origin, so the origin is the joint's).
     #[inline]
-    fn fold_joints(&self, q: &[f64], mut visit: impl FnMut(usize, &Isometry3<f64>)) -> Isometry3<f64> {
+    pub(crate) fn fold_joints(&self, q: &[f64], mut visit: impl FnMut(usize, &Isometry3<f64>)) -> Isometry3<f64> {
         let mut frame = Isometry3::identity();
         for (i, (joint, &value)) in self.joints.iter().zip(q).enumerate() {
             frame *= joint.origin;

@@ -2,6 +2,7 @@
 //! forward kinematics (single, batched), the geometric Jacobian and a capsule
 //! collision model.
 
+mod capsule_fit;
 mod chain;
 mod collision;
 mod error;
@@ -10,6 +11,7 @@ mod path;
 mod pose;
 mod tree;
 
+pub use capsule_fit::{Capsule, fit_points};
 pub use chain::{Chain, ChainJoint, ChainLink, JointLimits};
 pub use collision::{CollisionModel, CollisionScratch, Table, segment_distance_sq};
 pub use error::KinematicsError;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::kinematics::{Chain, CollisionModel, KinematicTree, KinematicsError, Table};
+use crate::visuals::MeshResolver;
 
 /// An axis-aligned box for end-effector positions, in the chain's base frame.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,7 +168,9 @@ pub fn builtin(name: &str) -> Result<Robot, RobotError> {
 pub fn from_urdf_file(path: &Path, base: &str, tip: &str) -> Result<Robot, RobotError> {
     let tree = Arc::new(KinematicTree::from_file(path)?);
     let chain = Chain::from_tree(&tree, base, tip)?;
-    let collision = CollisionModel::from_urdf(&tree, &chain, None);
+    // Collision meshes are found like the studio's visuals: relative to the URDF, or as packages around it.
+    let resolver = MeshResolver { urdf_dir: path.parent().map(Path::to_path_buf), search: Vec::new() };
+    let collision = CollisionModel::from_urdf_with(&tree, &chain, None, &resolver);
     Ok(Robot {
         name: tree.name.clone(),
         summary: format!("{} ({base} → {tip}) from {}", tree.name, path.display()),
