@@ -277,10 +277,12 @@ impl CollisionModel {
     }
 }
 
-/// Keeps the items hit fewer than `always` times.
-fn keep_rare<T>(items: &mut Vec<T>, hits: Vec<usize>, always: usize) {
-    let mut hits = hits.into_iter();
-    items.retain(|_| hits.next().is_some_and(|h| h < always));
+/// Keeps the items hit fewer than `always` times, the most often hit first so
+/// that a colliding sample is rejected after few checks.
+fn keep_rare<T: Copy>(items: &mut Vec<T>, hits: Vec<usize>, always: usize) {
+    let mut kept: Vec<(T, usize)> = items.iter().copied().zip(hits).filter(|&(_, h)| h < always).collect();
+    kept.sort_by_key(|&(_, h)| std::cmp::Reverse(h));
+    *items = kept.into_iter().map(|(item, _)| item).collect();
 }
 
 /// Scratch indices of each body's axis ends and its radius: segments, then shapes.
