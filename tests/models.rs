@@ -700,6 +700,49 @@ fn divergence_that_stays_finite_is_caught_and_never_overwrites_a_good_checkpoint
     assert!(matches!(outcome, Err(TrainError::Diverged { .. })), "{:?}", outcome.map(|o| o.summary));
 }
 
+#[test]
+fn a_worse_run_keeps_the_better_checkpoint_in_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let omx = robots::builtin("omx").unwrap();
+    let data = Arc::new(dataset(&omx, 600, 3));
+    let out = dir.path().join("ckpt");
+    let architecture = Architecture::IknetOriginal(IknetOriginalConfig::new(4).with_hidden(vec![64, 64]));
+    let config = |epochs: usize, max_steps: Option<usize>| {
+        let mut config = TrainConfig::new(ModelKind::IknetOriginal, Preset::Compact).unwrap();
+        config.architecture = Some(architecture.clone());
+        (config.epochs, config.batch_size, config.max_steps_per_epoch) = (epochs, 32, max_steps);
+        config
+    };
+    let (good, _) = run(&omx, &data, config(6, None), Some(&out));
+    let good = good.unwrap().summary.best.unwrap();
+    let files = |out: &Path| -> Vec<Vec<u8>> {
+        ["card.json".to_string(), "history.json".into(), weights_file(out)]
+            .iter()
+            .map(|f| std::fs::read(out.join(f)).unwrap())
+            .collect()
+    };
+    let before = files(&out);
+
+    // Two steps from scratch into the same folder: worse on every epoch, so nothing is written.
+    let (worse, events) = run(&omx, &data, config(1, Some(2)), Some(&out));
+    let worse = worse.unwrap().summary;
+    assert!(!events.iter().any(|e| matches!(e, TrainEvent::Checkpoint { .. })));
+    assert_eq!(worse.checkpoint, None);
+    let kept = worse.kept.expect("the better checkpoint is reported as kept");
+    assert!(kept.loss < worse.best.unwrap().loss);
+    assert!((kept.position_mm - good.position_mm).abs() < 1e-3 * good.position_mm.max(1.0), "{kept:?} vs {good:?}");
+    assert_eq!(files(&out), before, "the folder changed");
+
+    // Going on from the kept checkpoint in place improves it, and that is saved.
+    let mut more = config(2, None);
+    more.init_from = Some(out.clone());
+    let (better, _) = run(&omx, &data, more, Some(&out));
+    let better = better.unwrap().summary;
+    assert_eq!(better.checkpoint.as_deref(), Some(out.as_path()));
+    assert!(better.best.unwrap().loss < kept.loss && better.kept.is_none());
+    assert_ne!(files(&out), before);
+}
+
 /// The spread hinge raises the generator's spread while the pose error stays
 /// close to a generator trained without any spread term.
 #[test]

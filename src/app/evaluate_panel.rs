@@ -15,6 +15,7 @@ use ik_studio::eval::{self, BUCKETS_MM, EvalOptions, EvalReport};
 use ik_studio::solvers::Solver;
 
 use super::convert::RobotFrame;
+use super::file_field::{PathField, PathKind, write_text};
 use super::flow::StudioSet;
 use super::robot::StudioRobot;
 use super::solve::SolverChoice;
@@ -30,6 +31,7 @@ pub struct EvaluateState {
     pub shown: usize,
     pub show_cloud: bool,
     pub status: String,
+    export: PathField,
     job: Option<EvalJob>,
 }
 
@@ -43,6 +45,7 @@ impl Default for EvaluateState {
             shown: 0,
             show_cloud: false,
             status: String::new(),
+            export: PathField::default(),
             job: None,
         }
     }
@@ -212,18 +215,16 @@ fn results(ui: &mut egui::Ui, state: &mut EvaluateState) {
     });
     ui.horizontal(|ui| {
         ui.checkbox(&mut state.show_cloud, "show errors in the scene");
-        for (label, ext) in [("Export Markdown…", "md"), ("Export CSV…", "csv")] {
-            if ui.button(label).clicked()
-                && let Some(path) = rfd::FileDialog::new().add_filter(ext, &[ext]).save_file()
-            {
-                let text = if ext == "md" { eval::to_markdown(&state.reports) } else { eval::to_csv(&state.reports) };
-                state.status = match std::fs::write(&path, text) {
-                    Ok(()) => format!("saved {}", path.display()),
-                    Err(e) => format!("cannot save: {e}"),
-                };
-            }
-        }
     });
+    let chosen = state.export.show(ui, "compare-export", "Export…", PathKind::Save("Markdown or CSV", &["md", "csv"]));
+    if let Some(path) = chosen {
+        let csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        let text = if csv { eval::to_csv(&state.reports) } else { eval::to_markdown(&state.reports) };
+        state.status = match write_text(&path, &text) {
+            Ok(()) => format!("saved {} ({})", path.display(), if csv { "CSV" } else { "Markdown" }),
+            Err(e) => format!("cannot save: {e}"),
+        };
+    }
     ui.columns(2, |cols| {
         bars(&mut cols[0], "time", "median time (ms)", state.reports.iter().map(|r| r.time_ms.median));
         bars(&mut cols[1], "success", "success (%)", state.reports.iter().map(|r| r.success_rate * 100.0));

@@ -10,6 +10,7 @@ mod camera;
 pub mod capture;
 mod convert;
 pub mod evaluate_panel;
+mod file_field;
 pub mod flow;
 pub mod jobs;
 pub mod nullspace;

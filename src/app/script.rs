@@ -114,6 +114,6 @@ fn write_report_at_exit(mut exits: MessageReader<AppExit>, options: Res<StudioOp
 }
 
 pub fn write_report(path: &Path, report: &StudioReport) -> anyhow::Result<()> {
-    std::fs::write(path, serde_json::to_string_pretty(report)? + "\n")?;
+    crate::app::file_field::write_text(path, &(serde_json::to_string_pretty(report)? + "\n"))?;
     Ok(())
 }

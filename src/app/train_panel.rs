@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
@@ -12,6 +13,7 @@ use ik_studio::data::{self, SampleConfig};
 use ik_studio::models::{ModelKind, Preset};
 use ik_studio::train::{self, TrainConfig, TrainEvent, TrainHandle, TrainJob};
 
+use super::file_field::{PathField, PathKind};
 use super::flow::StudioSet;
 use super::jobs::{JobSlot, Pool};
 use super::robot::StudioRobot;
@@ -31,6 +33,8 @@ pub struct TrainForm {
     pub learning_rate: Option<f64>,
     pub max_steps_per_epoch: Option<usize>,
     pub out: PathBuf,
+    pub dataset_field: PathField,
+    pub out_field: PathField,
 }
 
 impl Default for TrainForm {
@@ -46,6 +50,8 @@ impl Default for TrainForm {
             learning_rate: None,
             max_steps_per_epoch: None,
             out: PathBuf::from("trained"),
+            dataset_field: PathField::default(),
+            out_field: PathField::default(),
         }
     }
 }
@@ -70,6 +76,10 @@ pub struct TrainSession {
     pub status: String,
     pub checkpoint: Option<PathBuf>,
     steps_per_epoch: usize,
+    /// Epochs of the run, the last (epoch, step) seen (0-based) and when training began: the progress bar.
+    epochs: usize,
+    position: Option<(usize, usize)>,
+    started: Option<Instant>,
     /// Reading or sampling the dataset, off the main thread, before the run starts.
     prep: JobSlot<(TrainForm, ik_studio::robots::Robot), anyhow::Result<TrainJob>>,
 }
@@ -78,6 +88,39 @@ impl TrainSession {
     pub fn running(&self) -> bool {
         !self.prep.is_idle() || self.handle.lock().is_ok_and(|h| h.is_some())
     }
+
+    /// Share of the run's steps done, once the first step is in.
+    pub fn progress(&self) -> Option<f64> {
+        let (epoch, step) = self.position?;
+        let total = self.epochs * self.steps_per_epoch;
+        let done = epoch * self.steps_per_epoch + step + 1;
+        (total > 0).then(|| (done as f64 / total as f64).min(1.0))
+    }
+
+    /// "epoch 3/10 · step 412/1,391 · 27 % · 1 min 52 s left": the time left from the mean pace
+    /// since the start, so it does not flicker with each step's time.
+    fn progress_text(&self) -> Option<String> {
+        let progress = self.progress()?;
+        let (epoch, step) = self.position?;
+        let mut text = format!(
+            "epoch {}/{} · step {}/{} · {:.0} %",
+            epoch + 1,
+            self.epochs,
+            step + 1,
+            self.steps_per_epoch,
+            progress * 100.0
+        );
+        if let Some(started) = self.started.filter(|_| self.running() && progress < 1.0) {
+            let elapsed = started.elapsed().as_secs_f64();
+            text += &format!(" · {} left", duration_text(elapsed / progress - elapsed));
+        }
+        Some(text)
+    }
+}
+
+fn duration_text(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    if s >= 60 { format!("{} min {:02} s", s / 60, s % 60) } else { format!("{s} s") }
 }
 
 pub struct TrainPanelPlugin;
@@ -166,21 +209,24 @@ fn drain_events(mut session: ResMut<TrainSession>, mut saved: MessageWriter<Mode
     let events: Vec<TrainEvent> = handle.events.try_iter().collect();
     for event in events {
         match event {
-            TrainEvent::Started { .. } => session.status = "training".into(),
-            TrainEvent::Step { global_step, loss, steps_per_epoch, epoch, .. } => {
+            TrainEvent::Started { epochs, .. } => {
+                session.status = "training".into();
+                session.epochs = epochs;
+                session.started = Some(Instant::now());
+            }
+            TrainEvent::Step { epoch, step, global_step, loss, steps_per_epoch, .. } => {
                 session.steps_per_epoch = steps_per_epoch;
+                session.position = Some((epoch, step));
                 session.steps.push([global_step as f64, loss.total]);
-                session.status = format!("epoch {} step {global_step}", epoch + 1);
             }
             TrainEvent::Epoch(record) => {
                 session.validation_mm.push([record.epoch as f64 + 1.0, record.validation.position_mm]);
                 session.status = format!(
-                    "epoch {}: val {:.2} mm {:.2}°, success {:.1} %, eta {:.0} s",
+                    "epoch {}: validation {:.2} mm {:.2}°, success {:.1} %",
                     record.epoch + 1,
                     record.validation.position_mm,
                     record.validation.orientation_deg,
                     record.validation.success_rate * 100.0,
-                    record.eta_seconds
                 );
             }
             TrainEvent::Restart(r) => {
@@ -193,6 +239,12 @@ fn drain_events(mut session: ResMut<TrainSession>, mut saved: MessageWriter<Mode
                     "finished: {} epochs, {} restarts, {:.0} s",
                     summary.epochs_run, summary.restarts, summary.wall_seconds
                 );
+                if let Some(kept) = &summary.kept {
+                    session.status += &format!(
+                        "; the checkpoint already in the folder is better ({:.2} mm) and was kept",
+                        kept.position_mm
+                    );
+                }
                 session.checkpoint = summary.checkpoint.or(session.checkpoint.take());
                 // The new model joins the solver list and the Compare window.
                 if let Some(path) = &session.checkpoint {
@@ -231,16 +283,22 @@ fn draw_train_window(
             }
             ui.label(&session.status);
         });
+        if let (Some(progress), Some(text)) = (session.progress(), session.progress_text()) {
+            ui.add(egui::ProgressBar::new(progress as f32).text(text));
+        }
         if let Some(path) = &session.checkpoint {
             ui.small(format!("checkpoint: {}", path.display()));
         }
-        Plot::new("loss").height(140.0).legend(Legend::default()).show(ui, |plot| {
+        let plot = |id: &str, height: f32, x: &str, y: &str| {
+            Plot::new(id).height(height).legend(Legend::default()).x_axis_label(x.to_string()).y_axis_label(y.to_string())
+        };
+        plot("loss", 140.0, "step", "training loss").show(ui, |plot| {
             plot.line(Line::new("loss", session.steps.clone()));
             for &step in &session.restarts {
                 plot.vline(VLine::new("restart", step).color(egui::Color32::from_rgb(225, 60, 60)));
             }
         });
-        Plot::new("validation").height(120.0).legend(Legend::default()).show(ui, |plot| {
+        plot("validation", 120.0, "epoch", "validation error (mm)").show(ui, |plot| {
             plot.line(Line::new("validation position error (mm)", session.validation_mm.clone()));
         });
     });
@@ -272,15 +330,15 @@ fn form_fields(ui: &mut egui::Ui, form: &mut TrainForm) {
                 Some(path) => ui.label(path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()),
                 None => ui.add(egui::DragValue::new(&mut form.samples).range(1_000..=2_000_000).suffix(" new samples")),
             };
-            if ui.button("Open…").clicked()
-                && let Some(path) = rfd::FileDialog::new().add_filter("dataset", &["ikd"]).pick_file()
-            {
-                form.dataset = Some(path);
-            }
             if form.dataset.is_some() && ui.button("Sample instead").clicked() {
                 form.dataset = None;
             }
         });
+        ui.end_row();
+        ui.label("");
+        if let Some(path) = form.dataset_field.show(ui, "train-data", "Open…", PathKind::Open("dataset", &["ikd"])) {
+            form.dataset = Some(path);
+        }
         ui.end_row();
         ui.label("epochs");
         ui.add(egui::DragValue::new(&mut form.epochs).range(1..=1000));
@@ -288,12 +346,12 @@ fn form_fields(ui: &mut egui::Ui, form: &mut TrainForm) {
         ui.label("save to");
         ui.horizontal(|ui| {
             ui.label(form.out.display().to_string());
-            if ui.button("Choose…").clicked()
-                && let Some(dir) = rfd::FileDialog::new().pick_folder()
-            {
-                form.out = dir;
-            }
         });
+        ui.end_row();
+        ui.label("");
+        if let Some(dir) = form.out_field.show(ui, "train-out", "Choose…", PathKind::OutFolder) {
+            form.out = dir;
+        }
         ui.end_row();
     });
     if !form.model.presets().contains(&form.preset) {

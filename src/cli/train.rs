@@ -78,7 +78,7 @@ pub struct TrainArgs {
     #[arg(long)]
     spread_std: Option<f64>,
     /// GAN only: rows of the one repeated pose the variance loss is measured on, 2 to 100000
-    /// (default: the batch size).
+    /// (default: the batch size, at most 1024).
     #[arg(long, value_parser = bounds::count(2, bounds::MAX_SOLUTIONS))]
     variance_batch: Option<usize>,
     /// CycleIK: the box positions are normalised over, a workspace name or x0,y0,z0,x1,y1,z1 in
@@ -288,9 +288,16 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             best.samples
         );
     }
-    match &s.checkpoint {
-        Some(dir) => println!("  checkpoint: {}", dir.display()),
-        None => println!("  no checkpoint written (no epoch finished)"),
+    match (&s.checkpoint, &s.kept) {
+        (Some(dir), _) => println!("  checkpoint: {}", dir.display()),
+        (None, Some(kept)) => println!(
+            "  kept the checkpoint already in {}: on this run's validation data it reaches {:.3} mm, {:.3}°, \
+             better than every epoch of this run",
+            args.out.display(),
+            kept.position_mm,
+            kept.orientation_deg
+        ),
+        (None, None) => println!("  no checkpoint written (no epoch finished)"),
     }
     Ok(())
 }

@@ -67,8 +67,21 @@ pub struct LossConfig {
     pub variance_weight: f64,
     #[serde(default = "paper_variance")]
     pub diversity: DiversityLoss,
-    /// Rows of the repeated pose; `None`: the batch size.
+    /// Rows of the repeated pose; `None`: the batch size, at most [`DEFAULT_VARIANCE_ROWS_MAX`].
     pub variance_batch: Option<usize>,
+}
+
+/// The default spread rows stop here: a batch of a million would otherwise ask for
+/// gigabytes per step through a default nobody chose.
+pub const DEFAULT_VARIANCE_ROWS_MAX: usize = 1024;
+/// Rows of the repeated pose anyone may ask for (100,000 already take ~4 GB per step).
+pub const MAX_VARIANCE_ROWS: usize = 100_000;
+
+impl LossConfig {
+    /// Rows of the generator's repeated pose for batches of `batch_size`.
+    pub fn variance_rows(&self, batch_size: usize) -> usize {
+        self.variance_batch.unwrap_or(batch_size.min(DEFAULT_VARIANCE_ROWS_MAX))
+    }
 }
 
 impl LossConfig {
@@ -242,8 +255,8 @@ impl TrainConfig {
         if self.val_max_samples == 0 {
             return bad("val_max_samples must be at least 1".into());
         }
-        if self.loss.variance_batch.is_some_and(|b| b < 2) {
-            return bad("variance_batch must be at least 2".into());
+        if self.loss.variance_batch.is_some_and(|b| !(2..=MAX_VARIANCE_ROWS).contains(&b)) {
+            return bad(format!("variance_batch must be 2 to {MAX_VARIANCE_ROWS}"));
         }
         let weights =
             [self.loss.position_weight, self.loss.rotation_weight, self.loss.zero_weight, self.loss.variance_weight];

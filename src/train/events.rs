@@ -184,6 +184,10 @@ pub struct TrainSummary {
     pub wall_seconds: f64,
     pub samples_per_second: f64,
     pub checkpoint: Option<PathBuf>,
+    /// The checkpoint that was already in the output folder, validated on this run's data,
+    /// when it beat every epoch of this run: it was left as it was.
+    #[serde(default)]
+    pub kept: Option<Validation>,
 }
 
 /// Progress of a run, sent over a `std::sync::mpsc` channel.

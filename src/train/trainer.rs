@@ -28,8 +28,8 @@ use super::{DeviceChoice, TrainConfig, TrainEngine, TrainError};
 use crate::data::{Dataset, Split};
 use crate::kinematics::{Pose, orientation_error_deg, position_error_mm};
 use crate::models::{
-    Architecture, IoMapping, LoadedModel, ModelCard, ModelError, Network, TensorFk, preset_spec, read_checkpoint,
-    save_checkpoint,
+    Architecture, CARD_FILE, IoMapping, LoadedModel, ModelCard, ModelError, Network, TensorFk, preset_spec,
+    read_checkpoint, save_checkpoint,
 };
 use crate::robots::{Robot, Workspace};
 use crate::solvers::Tolerance;
@@ -213,6 +213,9 @@ struct Progress {
     /// Validation loss of the network before any step: the reference for
     /// divergence until an epoch does better.
     baseline_loss: f64,
+    /// The checkpoint already in the output folder (same network, chain and inputs), validated
+    /// on this run's data: the run saves only what beats it.
+    to_beat: Option<Validation>,
     history: TrainHistory,
     checkpoint: Option<PathBuf>,
     lr_factor: f64,
@@ -382,6 +385,7 @@ impl<'a> Run<'a> {
             device: self.device_name(),
         });
         let baseline = self.validate(&network.valid())?;
+        let to_beat = self.checkpoint_to_beat()?;
         let fast = self.fast_engine(&network)?;
         let mut run = Progress {
             good: Snapshot {
@@ -396,6 +400,7 @@ impl<'a> Run<'a> {
             batch: BatchBuffers::default(),
             best: None,
             baseline_loss: baseline.loss,
+            to_beat,
             history: self.empty_history(),
             checkpoint: None,
             lr_factor: 1.0,
@@ -553,7 +558,7 @@ impl<'a> Run<'a> {
     fn variance_rows(&self) -> usize {
         let config = self.config;
         if config.model.is_generative() && config.loss.variance_weight > 0.0 {
-            config.loss.variance_batch.unwrap_or(config.batch_size)
+            config.loss.variance_rows(config.batch_size)
         } else {
             0
         }
@@ -634,7 +639,8 @@ impl<'a> Run<'a> {
         };
         run.history.epochs.push(record.clone());
         self.send(TrainEvent::Epoch(record));
-        if improved && let Some(out) = &self.job.out {
+        let best_loss = run.best.as_ref().map_or(f64::INFINITY, |(loss, _)| *loss);
+        if improved && beats(run.to_beat.as_ref(), best_loss) && let Some(out) = &self.job.out {
             self.finish_history(&mut run.history, run.train_seconds, None);
             save_checkpoint(out, &self.card, &valid, Some(&run.history))?;
             run.checkpoint = Some(out.clone());
@@ -658,8 +664,10 @@ impl<'a> Run<'a> {
     /// The outcome: the best network, saved once more with the full history.
     fn finish(&self, mut run: Progress, network: Network, stop: StopReason) -> Result<TrainOutcome, TrainError> {
         self.finish_history(&mut run.history, run.train_seconds, Some(stop));
+        let best_loss = run.best.as_ref().map(|(loss, _)| *loss);
         let network = run.best.map_or_else(|| network.valid(), |(_, best)| best);
-        if let (Some(out), Some(_)) = (&self.job.out, run.history.best_epoch) {
+        let kept = run.to_beat.filter(|_| !best_loss.is_some_and(|loss| beats(run.to_beat.as_ref(), loss)));
+        if let (Some(out), Some(_), None) = (&self.job.out, run.history.best_epoch, &kept) {
             save_checkpoint(out, &self.card, &network, Some(&run.history))?;
             run.checkpoint = Some(out.clone());
         }
@@ -673,12 +681,33 @@ impl<'a> Run<'a> {
             wall_seconds: history.wall_seconds,
             samples_per_second: history.samples_per_second,
             checkpoint: run.checkpoint,
+            kept,
         };
         self.send(match stop {
             StopReason::Cancelled => TrainEvent::Cancelled,
             _ => TrainEvent::Finished(summary.clone()),
         });
         Ok(TrainOutcome { card: self.card.clone(), network, history, summary })
+    }
+
+    /// The validation of the checkpoint already in the output folder when it is the
+    /// same network for the same chain and inputs, so that a worse run never
+    /// replaces a better checkpoint. A folder that does not load holds nothing to keep.
+    fn checkpoint_to_beat(&self) -> Result<Option<Validation>, TrainError> {
+        let Some(out) = &self.job.out else { return Ok(None) };
+        if !out.join(CARD_FILE).is_file() {
+            return Ok(None);
+        }
+        let Ok((card, network)) = read_checkpoint(out, &self.device) else { return Ok(None) };
+        let ours = &self.card;
+        let same = card.model == ours.model
+            && card.architecture == ours.architecture
+            && card.io == ours.io
+            && card.chain == ours.chain;
+        if !same {
+            return Ok(None);
+        }
+        self.validate(&network.valid()).map(Some)
     }
 
     /// Records a rollback; refuses once the restarts are used up.
@@ -890,4 +919,9 @@ fn continued_network(
         Network::CycleIk(mlp) if seeds_generator => Network::CycleIk(mlp.with_noise_inputs(noise_dim)),
         network => network,
     })
+}
+
+/// Whether a validation loss beats the checkpoint kept in the output folder (if any).
+fn beats(kept: Option<&Validation>, loss: f64) -> bool {
+    kept.is_none_or(|kept| loss < kept.loss)
 }

@@ -15,6 +15,7 @@ pub use robot_panel::UrdfOpenState;
 pub use robot_panel::notice_title;
 
 use super::StudioOptions;
+use super::file_field::{PathField, PathKind};
 use super::flow::StudioSet;
 
 /// UI state that belongs to no single capability.
@@ -22,6 +23,7 @@ use super::flow::StudioSet;
 pub struct UiState {
     pub show_help: bool,
     pub presentation: bool,
+    pub screenshot: PathField,
 }
 
 pub struct PanelsPlugin;
@@ -48,7 +50,7 @@ fn init_ui(
     mut train: ResMut<crate::app::train_panel::TrainForm>,
     mut compare: ResMut<crate::app::evaluate_panel::EvaluateState>,
 ) {
-    commands.insert_resource(UiState { show_help: false, presentation: options.ui_scale > 1.2 });
+    commands.insert_resource(UiState { show_help: false, presentation: options.ui_scale > 1.2, screenshot: PathField::default() });
     train.open = options.open_train;
     compare.open = options.open_compare;
 }
@@ -136,12 +138,10 @@ fn draw_panels(
                 if ui.button("help (F1)").clicked() {
                     ui_state.show_help = !ui_state.show_help;
                 }
-                if ui.button("Screenshot…").clicked()
-                    && let Some(path) = rfd::FileDialog::new().add_filter("PNG", &["png"]).save_file()
-                {
-                    shots.write(crate::app::capture::TakeScreenshot(path));
-                }
             });
+            if let Some(path) = ui_state.screenshot.show(ui, "screenshot", "Screenshot…", PathKind::Save("PNG", &["png"])) {
+                shots.write(crate::app::capture::TakeScreenshot(path));
+            }
         });
     });
     robot.urdf_dialog(ctx);

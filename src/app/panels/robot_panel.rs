@@ -8,6 +8,7 @@ use bevy_egui::egui;
 use ik_studio::kinematics::KinematicTree;
 use ik_studio::robots;
 
+use crate::app::file_field::{PathField, PathKind};
 use crate::app::robot::{
     ArmState, RobotChoice, RobotLoads, SelectRobot, SetArm, StudioRobot, home_configuration,
     reachable_configuration,
@@ -37,6 +38,9 @@ pub struct UrdfOpenState {
     pub base: String,
     pub tip: String,
     pub error: Option<String>,
+    /// The URDF file and mesh folder choosers (dialog or typed path).
+    pub file: PathField,
+    pub mesh_folder: PathField,
 }
 
 #[derive(SystemParam)]
@@ -71,8 +75,8 @@ impl RobotPanel<'_> {
         }
         let chain = &self.studio.robot.chain;
         ui.label(format!("{} DoF, {} to {}", chain.dof(), chain.base, chain.tip));
-        if ui.button("Open URDF…").clicked() {
-            self.pick_urdf();
+        if let Some(path) = self.urdf.file.show(ui, "urdf-path", "Open URDF…", PathKind::Open("URDF", &["urdf", "xml"])) {
+            self.open_urdf(path);
         }
         visuals_notice(ui, &self.visuals);
         if !self.studio.warnings.is_empty() {
@@ -106,9 +110,10 @@ impl RobotPanel<'_> {
         });
     }
 
-    fn pick_urdf(&mut self) {
-        let Some(path) = rfd::FileDialog::new().add_filter("URDF", &["urdf", "xml"]).pick_file() else { return };
-        *self.urdf = UrdfOpenState::default();
+    /// Reads the URDF's links for the base and tip choice.
+    fn open_urdf(&mut self, path: PathBuf) {
+        let urdf = &mut *self.urdf;
+        (urdf.links, urdf.base, urdf.tip, urdf.error) = (Vec::new(), String::new(), String::new(), None);
         match KinematicTree::from_file(&path) {
             Ok(tree) => {
                 let links: Vec<String> = tree.links.iter().map(|l| l.name.clone()).collect();
@@ -142,9 +147,8 @@ impl RobotPanel<'_> {
                     }
                 });
             }
-            if ui.button("Add mesh folder…").on_hover_text("where package:// meshes are found").clicked()
-                && let Some(dir) = rfd::FileDialog::new().pick_folder()
-            {
+            ui.label("where package:// meshes are found:");
+            if let Some(dir) = self.urdf.mesh_folder.show(ui, "mesh-folder", "Add mesh folder…", PathKind::Folder) {
                 self.search.0.push(dir);
             }
             if ui.button("Load").clicked() {
