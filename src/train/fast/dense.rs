@@ -1,8 +1,8 @@
 //! Dense layers for training: the forward pass keeps every layer's input and
 //! activation slope, the backward pass turns the output gradient into weight
 //! and bias gradients. Every product is one call of the `gemm` crate, which
-//! picks its AVX2/FMA (or AVX-512, with its `x86-v4` feature) kernels at run
-//! time; transposed operands are strided views, never copies.
+//! picks its AVX-512 (the `x86-v4` feature, enabled) or AVX2/FMA kernels at run
+//! time by CPU features; transposed operands are strided views, never copies.
 
 use gemm::Parallelism;
 use rayon::prelude::*;
