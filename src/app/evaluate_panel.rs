@@ -15,7 +15,7 @@ use ik_studio::eval::{self, BUCKETS_MM, EvalOptions, EvalReport};
 use ik_studio::solvers::Solver;
 
 use super::convert::RobotFrame;
-use super::file_field::{PathField, PathKind, write_text};
+use super::file_field::{PathField, PathKind, save_text};
 use super::flow::StudioSet;
 use super::robot::StudioRobot;
 use super::solve::SolverChoice;
@@ -220,10 +220,7 @@ fn results(ui: &mut egui::Ui, state: &mut EvaluateState) {
     if let Some(path) = chosen {
         let csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
         let text = if csv { eval::to_csv(&state.reports) } else { eval::to_markdown(&state.reports) };
-        state.status = match write_text(&path, &text) {
-            Ok(()) => format!("saved {} ({})", path.display(), if csv { "CSV" } else { "Markdown" }),
-            Err(e) => format!("cannot save: {e}"),
-        };
+        state.status = save_text(&path, &text);
     }
     ui.columns(2, |cols| {
         bars(&mut cols[0], "time", "median time (ms)", state.reports.iter().map(|r| r.time_ms.median));

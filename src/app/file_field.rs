@@ -119,6 +119,14 @@ pub fn write_text(path: &Path, text: &str) -> std::io::Result<()> {
     ik_studio::atomic_file::write_atomically(path, |w| w.write_all(text.as_bytes()))
 }
 
+/// [`write_text`], told as a status line: "saved …" or "cannot save …: why".
+pub fn save_text(path: &Path, text: &str) -> String {
+    match write_text(path, text) {
+        Ok(()) => format!("saved {}", path.display()),
+        Err(e) => format!("cannot save {}: {e}", path.display()),
+    }
+}
+
 /// Whether a typed path can be used for `kind`; the reason in a sentence if not.
 pub fn check_path(path: &Path, kind: PathKind) -> Result<(), String> {
     if path.as_os_str().is_empty() {

@@ -10,7 +10,7 @@ use ik_studio::kinematics::pose_along;
 use nalgebra::Isometry3;
 
 use super::convert::{RobotFrame, to_vec3};
-use super::file_field::{PathField, PathKind, write_text};
+use super::file_field::{PathField, PathKind, save_text};
 use super::flow::StudioSet;
 use super::solve::SolveFinished;
 use super::target::{SetTarget, Target, TargetOrigin};
@@ -104,22 +104,13 @@ fn export_section(ui: &mut egui::Ui, path: &mut Trajectory) {
     let csv = PathKind::Save("CSV", &["csv"]);
     ui.label("export as CSV:");
     if let Some(file) = path.waypoints_file.show(ui, "waypoints-csv", "Waypoints…", csv) {
-        let text = waypoints_csv(&path.waypoints);
-        path.status = saved(&file, write_text(&file, &text));
+        path.status = save_text(&file, &waypoints_csv(&path.waypoints));
     }
     if let Some(file) = path.joints_file.show(ui, "joint-path-csv", "Joint path…", csv) {
-        let text = joint_path_csv(&path.errors, &path.joints);
-        path.status = saved(&file, write_text(&file, &text));
+        path.status = save_text(&file, &joint_path_csv(&path.errors, &path.joints));
     }
     if !path.status.is_empty() {
         ui.small(&path.status);
-    }
-}
-
-fn saved(file: &std::path::Path, result: std::io::Result<()>) -> String {
-    match result {
-        Ok(()) => format!("saved {}", file.display()),
-        Err(e) => format!("cannot save {}: {e}", file.display()),
     }
 }
 

@@ -79,7 +79,7 @@ pub struct TrainArgs {
     spread_std: Option<f64>,
     /// GAN only: rows of the one repeated pose the variance loss is measured on, 2 to 100000
     /// (default: the batch size, at most 1024).
-    #[arg(long, value_parser = bounds::count(2, bounds::MAX_SOLUTIONS))]
+    #[arg(long, value_parser = bounds::count(2, train::MAX_VARIANCE_ROWS))]
     variance_batch: Option<usize>,
     /// CycleIK: the box positions are normalised over, a workspace name or x0,y0,z0,x1,y1,z1 in
     /// metres (default: the dataset's workspace).

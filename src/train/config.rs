@@ -82,9 +82,7 @@ impl LossConfig {
     pub fn variance_rows(&self, batch_size: usize) -> usize {
         self.variance_batch.unwrap_or(batch_size.min(DEFAULT_VARIANCE_ROWS_MAX))
     }
-}
 
-impl LossConfig {
     /// NICOL right arm reference for the MLP: position 9, orientation 2, zero-controller 2.
     pub fn mlp_reference() -> Self {
         Self {
