@@ -66,12 +66,14 @@ impl StudioRobot {
         Self { robot: Arc::new(robot), choice, chain_to_tree, warnings: Vec::new() }
     }
 
-    /// Values of every tree joint for chain values `q` (other joints at 0).
+    /// Values of every tree joint for chain values `q` (other joints at 0,
+    /// mimic joints following their masters).
     pub fn tree_values(&self, q: &[f64]) -> Vec<f64> {
         let mut values = vec![0.0; self.robot.tree.joints.len()];
         for (&t, &v) in self.chain_to_tree.iter().zip(q) {
             values[t] = v;
         }
+        self.robot.tree.apply_mimics(&mut values);
         values
     }
 }
@@ -155,10 +157,14 @@ fn load_initial_robot(mut commands: Commands, options: Res<StudioOptions>) {
     commands.insert_resource(ArmState { q });
 }
 
-/// A collision-free configuration with the tip in the robot's first (smallest)
+/// The robot's own home (a URDF robot: zero, clamped into the limits); else a
+/// collision-free configuration with the tip in the robot's first (smallest)
 /// workspace: the one the shipped networks were trained on, so that the
 /// studio opens on a pose they answer well.
 pub fn home_configuration(robot: &Robot) -> Vec<f64> {
+    if let Some(home) = robot.home.as_ref().filter(|h| robot.chain.within_limits(h)) {
+        return home.clone();
+    }
     let workspace = robot.workspaces.first().unwrap_or(robot.default_workspace());
     sample_configuration(robot, workspace, 0).unwrap_or_else(|| robot.chain.mid_configuration())
 }

@@ -183,10 +183,20 @@ struct SampleSummary {
     train: usize,
     test: usize,
     val: usize,
+    /// `candidates = accepted + outside_workspace + in_collision` (all counts of candidates).
     candidates: u64,
+    /// Candidates inside the workspace and free of collision; `count` of them
+    /// are kept, `surplus` (drawn in the last round) are not.
+    accepted: u64,
+    surplus: u64,
+    /// `accepted / candidates`.
     acceptance_rate: f64,
     outside_workspace: u64,
+    /// `self_collision + table_collision + floor_collision`.
     in_collision: u64,
+    self_collision: u64,
+    table_collision: u64,
+    floor_collision: u64,
     /// Capsules checked: segments with a radius, and capsules fitted to boxes and meshes.
     collision_capsules: usize,
     fitted_capsules: usize,
@@ -236,9 +246,14 @@ fn sample(args: &SampleArgs) -> anyhow::Result<()> {
         test: splits.test.len(),
         val: splits.val.len(),
         candidates: report.candidates,
+        accepted: report.passed,
+        surplus: report.surplus,
         acceptance_rate: report.acceptance_rate(),
         outside_workspace: report.outside_workspace,
         in_collision: report.in_collision,
+        self_collision: report.self_collision,
+        table_collision: report.table_collision,
+        floor_collision: report.floor_collision,
         collision_capsules: robot.collision.capsule_count(),
         fitted_capsules: robot.collision.shapes.len(),
         floor: args.floor,
@@ -259,16 +274,52 @@ fn sample(args: &SampleArgs) -> anyhow::Result<()> {
         summary.bytes as f64 / 1e6
     );
     println!("  splits: train {}, test {}, val {}", summary.train, summary.test, summary.val);
-    println!(
-        "  candidates {}, accepted {:.1} % (outside workspace {}, in collision {})",
-        summary.candidates,
-        summary.acceptance_rate * 100.0,
-        summary.outside_workspace,
-        summary.in_collision
-    );
+    println!("{}", candidates_line(&summary));
     print_collision_summary(&summary);
     println!("  sampled in {:.3} s, written in {:.3} s", summary.sample_seconds, summary.write_seconds);
     Ok(())
+}
+
+/// `candidates N: accepted A (a %), outside workspace O (o %), in collision C
+/// (c %: self …, table …, floor …)`: the counts add up to N and the shares to 100 %.
+fn candidates_line(s: &SampleSummary) -> String {
+    let [a, o, c] = tenths_of_percent(&[s.accepted, s.outside_workspace, s.in_collision], s.candidates);
+    let pct = |t: u64| format!("{}.{} %", t / 10, t % 10);
+    let surplus = match s.surplus {
+        0 => String::new(),
+        n => format!("; {} kept, {n} drawn beyond the count", s.count),
+    };
+    format!(
+        "  candidates {}: accepted {} ({}), outside workspace {} ({}), in collision {} ({}: self {}, table {}, floor {}){surplus}",
+        s.candidates,
+        s.accepted,
+        pct(a),
+        s.outside_workspace,
+        pct(o),
+        s.in_collision,
+        pct(c),
+        s.self_collision,
+        s.table_collision,
+        s.floor_collision
+    )
+}
+
+/// Shares of `total` in tenths of a percent, rounded so that they add up to
+/// exactly 1000 when the parts add up to `total` (largest remainders get the rest).
+fn tenths_of_percent<const N: usize>(parts: &[u64; N], total: u64) -> [u64; N] {
+    if total == 0 {
+        return [0; N];
+    }
+    let exact: [u128; N] = std::array::from_fn(|i| parts[i] as u128 * 1000);
+    let mut shares: [u64; N] = std::array::from_fn(|i| (exact[i] / total as u128) as u64);
+    let sum: u64 = parts.iter().sum();
+    if sum == total {
+        let mut order: Vec<usize> = (0..N).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(exact[i] % total as u128));
+        let missing = 1000 - shares.iter().sum::<u64>();
+        order.iter().take(missing as usize).for_each(|&i| shares[i] += 1);
+    }
+    shares
 }
 
 fn print_collision_summary(s: &SampleSummary) {

@@ -165,6 +165,7 @@ struct Summary<'a> {
 
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let robot = args.robot.load()?;
+    ik_studio::train::check_trainable(&robot.chain)?;
     let dataset = data::read_dataset(&args.data)?;
     dataset.meta.check_robot(&robot).with_context(|| format!("{} does not fit the robot", args.data.display()))?;
     let mut config = config_from(args)?;

@@ -62,6 +62,7 @@ pub struct TuneArgs {
 
 pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     let robot = args.robot.load()?;
+    ik_studio::train::check_trainable(&robot.chain)?;
     let space = match &args.space {
         Some(path) => {
             let text = read_regular_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;

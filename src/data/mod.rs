@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::kinematics::ToolOffset;
 use crate::robots::{Robot, Workspace};
 
 pub use format::{FORMAT_VERSION, MAGIC, read_dataset, read_meta, verify_dataset, write_dataset};
@@ -102,6 +103,10 @@ pub struct DatasetMeta {
     pub tip: String,
     pub joint_names: Vec<String>,
     pub dof: usize,
+    /// The tool point in the tip link's frame (`--tip-offset`); absent in files
+    /// written before it existed and when the tool point is the tip link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tip_offset: Option<ToolOffset>,
     pub count: usize,
     /// The box samples were kept in (none for recorded data).
     pub workspace: Option<Workspace>,
@@ -120,6 +125,7 @@ impl DatasetMeta {
             tip: robot.chain.tip.clone(),
             joint_names: robot.chain.joint_names(),
             dof: robot.chain.dof(),
+            tip_offset: robot.chain.tool,
             count,
             workspace: None,
             seed: None,
@@ -149,20 +155,47 @@ impl DatasetMeta {
         if self.dof == 0 || self.joint_names.len() != self.dof {
             return Some(format!("{} joint names for dof {}", self.joint_names.len(), self.dof));
         }
+        if let Some(Err(e)) = self.tip_offset.map(ToolOffset::validated) {
+            return Some(e);
+        }
         None
     }
 
     /// Refuses a dataset made for another chain.
     pub fn check_robot(&self, robot: &Robot) -> Result<(), DataError> {
         let names = robot.chain.joint_names();
-        if self.joint_names != names || self.tip != robot.chain.tip || self.base != robot.chain.base {
+        let chain = &robot.chain;
+        if self.joint_names != names
+            || self.tip != chain.tip
+            || self.base != chain.base
+            || self.tip_offset != chain.tool
+        {
             return Err(DataError::Mismatch {
-                expected: format!("{} ({} → {}, joints {:?})", robot.name, robot.chain.base, robot.chain.tip, names),
-                found: format!("{} ({} → {}, joints {:?})", self.robot, self.base, self.tip, self.joint_names),
+                expected: format!(
+                    "{} ({} → {}{}, joints {:?})",
+                    robot.name,
+                    chain.base,
+                    chain.tip,
+                    tool_note(&chain.tool),
+                    names
+                ),
+                found: format!(
+                    "{} ({} → {}{}, joints {:?})",
+                    self.robot,
+                    self.base,
+                    self.tip,
+                    tool_note(&self.tip_offset),
+                    self.joint_names
+                ),
             });
         }
         Ok(())
     }
+}
+
+/// `, tip offset x,y,z…` for a chain with a tool offset, else nothing.
+fn tool_note(tool: &Option<ToolOffset>) -> String {
+    tool.map_or(String::new(), |t| format!(", tip offset {}", t.describe()))
 }
 
 /// Joint vectors and their poses, row-major: sample `i` is

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{DataError, Dataset, DatasetMeta, POSE_DIM, Splits};
-use crate::kinematics::Pose;
+use crate::kinematics::{CollisionKind, Pose};
 use crate::robots::{Robot, Workspace};
 
 const CHUNK: usize = 16 * 1024;
@@ -36,26 +36,52 @@ impl SampleConfig {
     }
 }
 
+/// What happened to every candidate drawn: `candidates = passed +
+/// outside_workspace + in_collision`, and `in_collision = self_collision +
+/// table_collision + floor_collision`. The last round draws whole chunks, so
+/// `passed` may exceed `accepted` (the samples kept); the rest is `surplus`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SampleReport {
     pub candidates: u64,
+    /// Samples kept in the dataset.
     pub accepted: usize,
+    /// Candidates inside the workspace and free of collision.
+    pub passed: u64,
+    /// Passed candidates beyond the count asked for, not kept.
+    pub surplus: u64,
     pub outside_workspace: u64,
     pub in_collision: u64,
+    pub self_collision: u64,
+    pub table_collision: u64,
+    pub floor_collision: u64,
     pub seconds: f64,
 }
 
 impl SampleReport {
+    /// Share of the candidates that passed both filters (whether kept or surplus).
     pub fn acceptance_rate(&self) -> f64 {
-        if self.candidates == 0 { 0.0 } else { self.accepted as f64 / self.candidates as f64 }
+        if self.candidates == 0 { 0.0 } else { self.passed as f64 / self.candidates as f64 }
+    }
+
+    fn add_chunk(&mut self, chunk: &Chunk) {
+        self.candidates += CHUNK as u64;
+        self.passed += (chunk.poses.len() / POSE_DIM) as u64;
+        self.outside_workspace += chunk.outside;
+        self.self_collision += chunk.self_collision;
+        self.table_collision += chunk.table;
+        self.floor_collision += chunk.floor;
+        self.in_collision = self.self_collision + self.table_collision + self.floor_collision;
     }
 }
 
+#[derive(Default)]
 struct Chunk {
     joints: Vec<f64>,
     poses: Vec<f64>,
     outside: u64,
-    colliding: u64,
+    self_collision: u64,
+    table: u64,
+    floor: u64,
 }
 
 /// Samples `cfg.count` configurations whose tip lies in `workspace`.
@@ -82,9 +108,7 @@ pub fn sample_dataset(
             (next_chunk..next_chunk + round).into_par_iter().map(|k| sample_chunk(robot, workspace, cfg, k)).collect();
         next_chunk += round;
         for chunk in chunks {
-            report.candidates += CHUNK as u64;
-            report.outside_workspace += chunk.outside;
-            report.in_collision += chunk.colliding;
+            report.add_chunk(&chunk);
             let room = cfg.count - poses.len() / POSE_DIM;
             let take = (chunk.poses.len() / POSE_DIM).min(room);
             joints.extend_from_slice(&chunk.joints[..take * dof]);
@@ -104,6 +128,7 @@ pub fn sample_dataset(
         round = ((missing / rate / CHUNK as f64) * 1.1).ceil().clamp(1.0, 4096.0) as u64;
     }
     report.accepted = cfg.count;
+    report.surplus = report.passed - cfg.count as u64;
     report.seconds = start.elapsed().as_secs_f64();
 
     let splits = Splits::new(cfg.count, cfg.test_fraction, cfg.val_fraction);
@@ -118,7 +143,7 @@ fn sample_chunk(robot: &Robot, workspace: &Workspace, cfg: &SampleConfig, k: u64
     let dof = chain.dof();
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     rng.set_stream(k);
-    let mut chunk = Chunk { joints: Vec::new(), poses: Vec::new(), outside: 0, colliding: 0 };
+    let mut chunk = Chunk::default();
     let mut q = vec![0.0; dof];
     let mut scratch = robot.collision.scratch();
     for _ in 0..CHUNK {
@@ -130,8 +155,14 @@ fn sample_chunk(robot: &Robot, workspace: &Workspace, cfg: &SampleConfig, k: u64
             chunk.outside += 1;
             continue;
         }
-        if cfg.check_collisions && robot.collision.in_collision(&scratch) {
-            chunk.colliding += 1;
+        if cfg.check_collisions
+            && let Some(kind) = robot.collision.collision_kind(&scratch)
+        {
+            *match kind {
+                CollisionKind::SelfCollision => &mut chunk.self_collision,
+                CollisionKind::Table => &mut chunk.table,
+                CollisionKind::Floor => &mut chunk.floor,
+            } += 1;
             continue;
         }
         chunk.joints.extend_from_slice(&q);

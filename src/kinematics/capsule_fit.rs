@@ -35,6 +35,11 @@ pub struct LinkGeometry {
 /// Collects and fits the geometry of every link that moves with a joint of `chain`.
 pub fn link_geometry(tree: &KinematicTree, chain: &Chain, resolver: &MeshResolver) -> LinkGeometry {
     let mut out = LinkGeometry { radii: vec![0.0; chain.dof()], ..Default::default() };
+    // Such a link's pose depends on a mimic joint's motion, which a capsule fixed
+    // to a movable joint's frame cannot follow; the skeleton still covers it.
+    for link in chain.links.iter().filter(|l| l.after_mimic.is_some()) {
+        out.warnings.push(format!("collision geometry of link '{}' skipped: it moves with a mimic joint", link.name));
+    }
     for (link, segment, offset, on_chain) in moving_links(tree, chain) {
         let Some(urdf_link) = tree.urdf.links.iter().find(|l| l.name == tree.links[link].name) else { continue };
         for collision in &urdf_link.collision {
@@ -83,7 +88,9 @@ fn moving_links(tree: &KinematicTree, chain: &Chain) -> Vec<(usize, usize, Isome
     let on_chain: Vec<usize> = chain.links.iter().filter_map(|l| tree.link_index(&l.name).ok()).collect();
     let mut out = Vec::new();
     for link in &chain.links {
-        let (Some(segment), Ok(index)) = (link.after_joint, tree.link_index(&link.name)) else { continue };
+        let (Some(segment), Ok(index), None) = (link.after_joint, tree.link_index(&link.name), link.after_mimic) else {
+            continue;
+        };
         out.push((index, segment, link.offset, true));
         // Links fixed below this one (not on the chain), depth first.
         let mut stack = vec![(index, link.offset)];

@@ -38,6 +38,14 @@ pub struct Table {
     pub max_xy: [f64; 2],
 }
 
+/// Why a configuration was refused (the first thing it hits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollisionKind {
+    Floor,
+    Table,
+    SelfCollision,
+}
+
 #[derive(Debug, Clone)]
 pub struct CollisionModel {
     /// Capsule radius per segment (one per movable joint), metres.
@@ -190,9 +198,9 @@ impl CollisionModel {
                 points[n + 2 + 2 * k] = frame * self.shapes[k].b;
             }
         });
-        let tip = last * chain.tip_offset;
-        points[n] = Point3::from(tip.translation.vector);
-        tip
+        // The last capsule ends at the tip link; a tool offset moves only the tool point.
+        points[n] = last * Point3::from(chain.flange_offset().translation.vector);
+        last * chain.tip_offset
     }
 
     /// True when the configuration last placed into `scratch` collides with
@@ -203,6 +211,22 @@ impl CollisionModel {
         self.floor_bodies.iter().any(|&b| self.below_floor(p, b))
             || self.table_segments.iter().any(|&b| self.below_table(p, b))
             || self.pairs.iter().any(|&(x, y)| self.pair_touches(p, x, y))
+    }
+
+    /// What the configuration last placed into `scratch` hits first, in the
+    /// order [`Self::in_collision`] checks: floor, table, itself.
+    #[inline]
+    pub fn collision_kind(&self, scratch: &CollisionScratch) -> Option<CollisionKind> {
+        let p = &scratch.points;
+        if self.floor_bodies.iter().any(|&b| self.below_floor(p, b)) {
+            Some(CollisionKind::Floor)
+        } else if self.table_segments.iter().any(|&b| self.below_table(p, b)) {
+            Some(CollisionKind::Table)
+        } else if self.pairs.iter().any(|&(x, y)| self.pair_touches(p, x, y)) {
+            Some(CollisionKind::SelfCollision)
+        } else {
+            None
+        }
     }
 
     /// Bodies with a radius (the ones that can collide).

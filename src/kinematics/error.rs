@@ -35,6 +35,8 @@ pub enum KinematicsError {
     InvertedLimits { joint: String, lower: f64, upper: f64 },
     #[error("joint '{0}' is of type {1}, which a serial chain cannot use")]
     UnsupportedJoint(String, &'static str),
+    #[error("joint '{0}' mimics a joint that mimics it back; a mimic chain must end at a moving joint")]
+    MimicCycle(String),
     #[error("expected {expected} joint values, got {got}")]
     WrongDof { expected: usize, got: usize },
 }

@@ -43,13 +43,17 @@ impl Chain {
 
     /// Frame of every link from base to tip (indexed like [`Chain::links`]).
     pub fn link_frames(&self, q: &[f64]) -> Result<Vec<Isometry3<f64>>, KinematicsError> {
-        let joints = self.joint_frames(q)?;
+        self.check_dof(q)?;
+        let mut joints = vec![Isometry3::identity(); self.dof()];
+        let mut mimics = vec![Isometry3::identity(); self.mimics.len()];
+        self.fold_moving(q, |i, frame| joints[i] = *frame, |m, frame| mimics[m] = *frame);
         Ok(self
             .links
             .iter()
-            .map(|link| match link.after_joint {
-                Some(j) => joints[j] * link.offset,
-                None => link.offset,
+            .map(|link| match (link.after_mimic, link.after_joint) {
+                (Some(m), _) => mimics[m] * link.offset,
+                (None, Some(j)) => joints[j] * link.offset,
+                (None, None) => link.offset,
             })
             .collect())
     }
@@ -57,21 +61,46 @@ impl Chain {
     /// Walks the chain; `visit(i, frame)` sees joint `i`'s frame after its motion
     /// (rotations move the frame about its origin, so the origin is the joint's).
     #[inline]
-    pub(crate) fn fold_joints(&self, q: &[f64], mut visit: impl FnMut(usize, &Isometry3<f64>)) -> Isometry3<f64> {
-        let mut frame = Isometry3::identity();
-        for (i, (joint, &value)) in self.joints.iter().zip(q).enumerate() {
-            frame *= joint.origin;
-            match joint.kind {
-                JointKind::Revolute | JointKind::Continuous => {
-                    frame.rotation *= UnitQuaternion::from_axis_angle(&joint.axis, value);
-                }
-                JointKind::Prismatic => {
-                    frame.translation.vector += frame.rotation * (joint.axis.into_inner() * value);
-                }
-                JointKind::Fixed => {}
+    pub(crate) fn fold_joints(&self, q: &[f64], visit: impl FnMut(usize, &Isometry3<f64>)) -> Isometry3<f64> {
+        if self.mimics.is_empty() {
+            // The common case stays one tight loop (sampling runs it millions of times).
+            let mut visit = visit;
+            let mut frame = Isometry3::identity();
+            for (i, (joint, &value)) in self.joints.iter().zip(q).enumerate() {
+                frame *= joint.origin;
+                move_frame(&mut frame, joint.kind, &joint.axis, value);
+                visit(i, &frame);
             }
+            frame
+        } else {
+            self.fold_moving(q, visit, |_, _| {})
+        }
+    }
+
+    /// Walks movable and mimic joints in chain order: `visit(i, frame)` for
+    /// movable joint `i`, `visit_mimic(m, frame)` for mimic joint `m`.
+    pub(crate) fn fold_moving(
+        &self,
+        q: &[f64],
+        mut visit: impl FnMut(usize, &Isometry3<f64>),
+        mut visit_mimic: impl FnMut(usize, &Isometry3<f64>),
+    ) -> Isometry3<f64> {
+        let mut frame = Isometry3::identity();
+        let mut mimics = self.mimics.iter().enumerate().peekable();
+        let mut step_mimics = |frame: &mut Isometry3<f64>, slot: usize| {
+            while let Some((m, mimic)) = mimics.next_if(|(_, m)| m.slot == slot) {
+                *frame *= mimic.origin;
+                move_frame(frame, mimic.kind, &mimic.axis, mimic.value(q));
+                visit_mimic(m, frame);
+            }
+        };
+        for (i, (joint, &value)) in self.joints.iter().zip(q).enumerate() {
+            step_mimics(&mut frame, i);
+            frame *= joint.origin;
+            move_frame(&mut frame, joint.kind, &joint.axis, value);
             visit(i, &frame);
         }
+        step_mimics(&mut frame, self.joints.len());
         frame
     }
 
@@ -118,6 +147,9 @@ impl Chain {
 
     /// Jacobian into a preallocated matrix; returns the tip pose as a by-product.
     pub fn jacobian_into(&self, q: &[f64], jac: &mut Matrix6xX<f64>) -> Isometry3<f64> {
+        if !self.mimics.is_empty() {
+            return self.jacobian_with_mimics(q, jac);
+        }
         // First pass stores each axis (rows 3..6) and axis × origin (rows 0..3);
         // once the tip is known the linear part is axis × (tip − origin).
         let tip = self.fold_joints(q, |i, frame| {
@@ -140,4 +172,57 @@ impl Chain {
         }
         tip
     }
+
+    /// The Jacobian when mimic joints move too: column `i` holds movable joint
+    /// `i`'s motion plus, for every mimic joint following it, that joint's
+    /// motion times its multiplier (the chain rule through `q_mimic = m · q_i + o`).
+    fn jacobian_with_mimics(&self, q: &[f64], jac: &mut Matrix6xX<f64>) -> Isometry3<f64> {
+        let mut joint_frames = vec![Isometry3::identity(); self.dof()];
+        let mut mimic_frames = vec![Isometry3::identity(); self.mimics.len()];
+        let tip = self.fold_moving(q, |i, f| joint_frames[i] = *f, |m, f| mimic_frames[m] = *f) * self.tip_offset;
+        let p_tip = tip.translation.vector;
+        jac.fill(0.0);
+        for (i, (joint, frame)) in self.joints.iter().zip(&joint_frames).enumerate() {
+            add_motion(jac, i, 1.0, joint.kind, frame * joint.axis.into_inner(), frame.translation.vector, &p_tip);
+        }
+        for (mimic, frame) in self.mimics.iter().zip(&mimic_frames) {
+            let axis = frame * mimic.axis.into_inner();
+            add_motion(jac, mimic.master, mimic.multiplier, mimic.kind, axis, frame.translation.vector, &p_tip);
+        }
+        tip
+    }
+}
+
+/// Moves `frame` by a joint's motion for value `value`.
+#[inline]
+fn move_frame(frame: &mut Isometry3<f64>, kind: JointKind, axis: &nalgebra::Unit<Vector3<f64>>, value: f64) {
+    match kind {
+        JointKind::Revolute | JointKind::Continuous => {
+            frame.rotation *= UnitQuaternion::from_axis_angle(axis, value);
+        }
+        JointKind::Prismatic => {
+            frame.translation.vector += frame.rotation * (axis.into_inner() * value);
+        }
+        JointKind::Fixed => {}
+    }
+}
+
+/// Adds `scale` × the tip twist of one joint (world axis, world origin) to column `col`.
+fn add_motion(
+    jac: &mut Matrix6xX<f64>,
+    col: usize,
+    scale: f64,
+    kind: JointKind,
+    axis: Vector3<f64>,
+    origin: Vector3<f64>,
+    p_tip: &Vector3<f64>,
+) {
+    let (linear, angular) = match kind {
+        JointKind::Prismatic => (axis, Vector3::zeros()),
+        JointKind::Fixed => (Vector3::zeros(), Vector3::zeros()),
+        JointKind::Revolute | JointKind::Continuous => (axis.cross(&(p_tip - origin)), axis),
+    };
+    let mut column = jac.column_mut(col);
+    column.fixed_rows_mut::<3>(0).axpy(scale, &linear, 1.0);
+    column.fixed_rows_mut::<3>(3).axpy(scale, &angular, 1.0);
 }

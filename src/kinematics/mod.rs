@@ -12,9 +12,9 @@ mod pose;
 mod tree;
 
 pub use capsule_fit::{Capsule, fit_points};
-pub use chain::{Chain, ChainJoint, ChainLink, JointLimits};
-pub use collision::{CollisionModel, CollisionScratch, Table, segment_distance_sq};
+pub use chain::{Chain, ChainJoint, ChainLink, JointLimits, MAX_TOOL_OFFSET, MimicJoint, ToolOffset};
+pub use collision::{CollisionKind, CollisionModel, CollisionScratch, Table, segment_distance_sq};
 pub use error::KinematicsError;
 pub use path::pose_along;
 pub use pose::{Pose, orientation_error_deg, position_error_mm};
-pub use tree::{JointKind, KinematicTree, MAX_URDF_MAGNITUDE, TreeJoint, TreeLink, origin_isometry};
+pub use tree::{JointKind, KinematicTree, MAX_URDF_MAGNITUDE, MimicOf, TreeJoint, TreeLink, origin_isometry};

@@ -43,6 +43,16 @@ pub struct TreeJoint {
     pub origin: Isometry3<f64>,
     pub axis: Unit<Vector3<f64>>,
     pub limits: JointLimits,
+    /// URDF `<mimic>`: this joint follows another one.
+    pub mimic: Option<MimicOf>,
+}
+
+/// A joint's `<mimic>`: value = `multiplier` · value of `joint` + `offset`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MimicOf {
+    pub joint: String,
+    pub multiplier: f64,
+    pub offset: f64,
 }
 
 /// A whole robot description: every link and joint, validated.
@@ -147,6 +157,22 @@ impl KinematicTree {
 
     pub fn joint_index(&self, name: &str) -> Option<usize> {
         self.joints.iter().position(|j| j.name == name)
+    }
+
+    /// Sets every mimic joint's value from its master's (one level of mimic at a
+    /// time, so a mimic of a mimic settles too; masters missing from the tree are ignored).
+    pub fn apply_mimics(&self, joint_values: &mut [f64]) {
+        if joint_values.len() != self.joints.len() {
+            return;
+        }
+        for _ in 0..self.joints.len().min(8) {
+            for (j, joint) in self.joints.iter().enumerate() {
+                let Some(mimic) = &joint.mimic else { continue };
+                if let Some(master) = self.joint_index(&mimic.joint) {
+                    joint_values[j] = mimic.multiplier * joint_values[master] + mimic.offset;
+                }
+            }
+        }
     }
 
     /// World pose of every link (indexed like [`Self::links`]) for the given
@@ -255,7 +281,18 @@ fn convert_joint(joint: &urdf_rs::Joint, parent_link: usize, child_link: usize) 
         origin: origin_isometry(&joint.origin),
         axis,
         limits,
+        mimic: convert_mimic(joint, kind)?,
     })
+}
+
+/// The `<mimic>` of a movable joint (URDF defaults: multiplier 1, offset 0);
+/// a fixed joint has nothing to follow with.
+fn convert_mimic(joint: &urdf_rs::Joint, kind: JointKind) -> Result<Option<MimicOf>, KinematicsError> {
+    let Some(mimic) = joint.mimic.as_ref().filter(|_| kind.is_movable()) else { return Ok(None) };
+    let (multiplier, offset) = (mimic.multiplier.unwrap_or(1.0), mimic.offset.unwrap_or(0.0));
+    check_bounded(&joint.name, "mimic multiplier", &[multiplier], "")?;
+    check_bounded(&joint.name, "mimic offset", &[offset], "rad or m")?;
+    Ok(Some(MimicOf { joint: mimic.joint.clone(), multiplier, offset }))
 }
 
 /// The joint axis as a unit vector: finite and not (almost) zero. Scaled by its

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Architecture, IoMapping, ModelError, ModelKind, Preset};
-use crate::kinematics::{Chain, JointKind, JointLimits};
+use crate::kinematics::{Chain, JointKind, JointLimits, ToolOffset};
 
 pub const CARD_FORMAT_VERSION: u32 = 1;
 
@@ -17,6 +17,10 @@ pub struct ChainCard {
     pub joint_names: Vec<String>,
     pub limits: Vec<JointLimits>,
     pub digest: String,
+    /// The tool point in the tip link's frame (`--tip-offset`); absent for the
+    /// tip link itself and in cards written before it existed. The digest covers it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tip_offset: Option<ToolOffset>,
 }
 
 impl ChainCard {
@@ -28,6 +32,7 @@ impl ChainCard {
             joint_names: chain.joint_names(),
             limits: chain.limits(),
             digest: chain_digest(chain),
+            tip_offset: chain.tool,
         }
     }
 
@@ -36,7 +41,8 @@ impl ChainCard {
         let other = ChainCard::of(chain);
         if other != *self {
             let what = |c: &ChainCard| {
-                format!("{} → {} ({} joints {:?}, digest {})", c.base, c.tip, c.dof, c.joint_names, c.digest)
+                let tool = c.tip_offset.map_or(String::new(), |t| format!(", tip offset {}", t.describe()));
+                format!("{} → {}{tool} ({} joints {:?}, digest {})", c.base, c.tip, c.dof, c.joint_names, c.digest)
             };
             return Err(ModelError::ChainMismatch {
                 expected: format!("{robot_name}: {}", what(&other)),
@@ -66,6 +72,13 @@ fn chain_digest(chain: &Chain) -> String {
         values.extend([joint.limits.lower, joint.limits.upper]);
     }
     isometry(&chain.tip_offset, &mut values);
+    // Mimic joints (none in most chains, whose digests stay as they were).
+    for m in &chain.mimics {
+        isometry(&m.origin, &mut values);
+        values.extend(m.axis.iter());
+        let prismatic = (m.kind == JointKind::Prismatic) as u8 as f64;
+        values.extend([m.master as f64, m.slot as f64, m.multiplier, m.offset, prismatic]);
+    }
     let mut crc = crc32fast::Hasher::new();
     values.iter().for_each(|v| crc.update(&v.to_le_bytes()));
     format!("{:08x}", crc.finalize())

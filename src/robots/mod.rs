@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::kinematics::{Chain, CollisionModel, KinematicTree, KinematicsError, Table};
+use crate::kinematics::{Chain, CollisionModel, KinematicTree, KinematicsError, Table, ToolOffset};
 use crate::visuals::MeshResolver;
 
 /// An axis-aligned box for end-effector positions, in the chain's base frame.
@@ -73,6 +73,12 @@ pub struct Robot {
     pub chain: Chain,
     pub workspaces: Vec<Workspace>,
     pub collision: CollisionModel,
+    /// The configuration to start from (the studio opens on it); `None`: the
+    /// caller picks one (the studio samples a pose in the first workspace).
+    pub home: Option<Vec<f64>>,
+    /// One line each worth telling the user when the robot is loaded (a
+    /// virtual base taken as the root, mimic joints).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Error)]
@@ -85,6 +91,10 @@ pub enum RobotError {
     UnknownWorkspace { robot: String, name: String, known: String },
     #[error("workspace box '{0}' is invalid: {1}")]
     BadBox(String, String),
+    #[error("{0}")]
+    BadToolOffset(String),
+    #[error("unknown base link '{base}'; links above '{tip}': {candidates} (or 'world' for the URDF's root)")]
+    UnknownBase { base: String, tip: String, candidates: String },
     #[error(transparent)]
     Kinematics(#[from] KinematicsError),
 }
@@ -157,32 +167,98 @@ pub fn builtin(name: &str) -> Result<Robot, RobotError> {
         summary: spec.summary.to_string(),
         source: RobotSource::Builtin,
         workspaces: spec.workspaces.iter().map(|(n, lo, hi)| Workspace::new(n, *lo, *hi)).collect(),
+        notes: chain.mimic_summary(),
         tree,
         chain,
         collision,
+        home: None,
     })
 }
 
+/// Base names that stand for a URDF's root when the URDF has no such link:
+/// MoveIt's virtual joint hangs the robot from a `world` frame (identity).
+pub const VIRTUAL_ROOTS: &[&str] = &["world"];
+
 /// The chain `base → tip` of a user URDF. Its one workspace, `full`, is the
 /// bounding box of the tip over random configurations; no table is assumed.
+/// It starts at zero, clamped into the limits. A base in [`VIRTUAL_ROOTS`]
+/// that the URDF lacks means the root above `tip` (with a note).
 pub fn from_urdf_file(path: &Path, base: &str, tip: &str) -> Result<Robot, RobotError> {
     let tree = Arc::new(KinematicTree::from_file(path)?);
-    let chain = Chain::from_tree(&tree, base, tip)?;
+    let (base, note) = resolve_base(&tree, base, tip)?;
+    let chain = Chain::from_tree(&tree, &base, tip)?;
     // Collision meshes are found like the studio's visuals: relative to the URDF, or as packages around it.
     let resolver = MeshResolver { urdf_dir: path.parent().map(Path::to_path_buf), search: Vec::new() };
     let collision = CollisionModel::from_urdf_with(&tree, &chain, None, &resolver);
+    let notes = note.into_iter().chain(chain.mimic_summary()).collect();
     Ok(Robot {
         name: tree.name.clone(),
         summary: format!("{} ({base} → {tip}) from {}", tree.name, path.display()),
         source: RobotSource::Urdf(path.to_path_buf()),
         workspaces: vec![reach_box(&chain)],
+        home: Some(zero_home(&chain)),
         tree,
         chain,
         collision,
+        notes,
     })
 }
 
+/// `base` itself when the URDF has it; else, for a virtual root name, the
+/// root link above `tip` and a note saying so; else the unknown-link error
+/// (which lists the links).
+pub fn resolve_base(tree: &KinematicTree, base: &str, tip: &str) -> Result<(String, Option<String>), RobotError> {
+    let above_tip = links_above(tree, tree.link_index(tip)?);
+    if tree.link_index(base).is_ok() {
+        return Ok((base.to_string(), None));
+    }
+    if !VIRTUAL_ROOTS.contains(&base) {
+        return Err(RobotError::UnknownBase {
+            base: base.to_string(),
+            tip: tip.to_string(),
+            candidates: above_tip.join(", "),
+        });
+    }
+    let root = above_tip.last().cloned().unwrap_or_else(|| tip.to_string());
+    let note = format!(
+        "base '{base}' is not a link of the URDF: taken as its root link '{root}' (a virtual frame at identity, as MoveIt's)"
+    );
+    Ok((root, Some(note)))
+}
+
+/// Names of the links above link `index`, nearest first (the root last).
+fn links_above(tree: &KinematicTree, index: usize) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut link = index;
+    while let Some(j) = tree.links[link].parent_joint {
+        link = tree.joints[j].parent_link;
+        names.push(tree.links[link].name.clone());
+    }
+    names
+}
+
+/// Zero for every joint, clamped into its limits.
+pub fn zero_home(chain: &Chain) -> Vec<f64> {
+    chain.joints.iter().map(|j| j.limits.clamp(0.0)).collect()
+}
+
 impl Robot {
+    /// This robot with its tool point at `tool` in the tip link's frame. The
+    /// URDF's reach box follows the tool point; named boxes stay as they are.
+    pub fn with_tool(mut self, tool: Option<ToolOffset>) -> Result<Self, RobotError> {
+        if let Some(t) = tool {
+            t.validated().map_err(RobotError::BadToolOffset)?;
+        }
+        self.chain = self.chain.with_tool(tool);
+        if matches!(self.source, RobotSource::Urdf(_)) {
+            self.workspaces = vec![reach_box(&self.chain)];
+        }
+        if let Some(t) = &tool {
+            self.summary = format!("{}, tool point {} in {}", self.summary, t.describe(), self.chain.tip);
+        }
+        Ok(self)
+    }
+
     pub fn workspace(&self, name: &str) -> Result<&Workspace, RobotError> {
         self.workspaces.iter().find(|w| w.name == name).ok_or_else(|| RobotError::UnknownWorkspace {
             robot: self.name.clone(),

@@ -28,6 +28,20 @@ pub use trainer::{EpochControl, TrainHandle, TrainJob, TrainOutcome, spawn, trai
 use crate::data::DataError;
 use crate::models::ModelError;
 
+/// Refuses a chain that training cannot follow exactly: the burn engine's
+/// differentiable FK (`models::TensorFk`, also used for every run's validation)
+/// moves movable joints only, so a chain with mimic joints would train on wrong poses.
+pub fn check_trainable(chain: &crate::kinematics::Chain) -> Result<(), TrainError> {
+    match chain.mimics.first() {
+        None => Ok(()),
+        Some(m) => Err(TrainError::InvalidConfig(format!(
+            "the chain {} → {} has mimic joint '{}', which the training FK does not follow yet; \
+             FK, numeric IK and datasets handle it",
+            chain.base, chain.tip, m.name
+        ))),
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum TrainError {
     #[error("invalid training configuration: {0}")]

@@ -33,12 +33,20 @@ struct Joint {
     /// Unit axis in the joint's own frame (after the origin).
     axis: Vec3,
     motion: Motion,
+    /// Its value is `multiplier · q[column] + offset`: 1 and 0 for a movable
+    /// joint, the chain rule's factor for a joint that mimics `q[column]`.
+    column: usize,
+    multiplier: f64,
+    offset: f64,
+    mimic: bool,
 }
 
 /// A chain's constants for batched FK with gradients.
 #[derive(Debug, Clone)]
 pub struct ChainGrad {
+    /// Movable and mimic joints in chain order.
     joints: Vec<Joint>,
+    dof: usize,
     tip_rotation: Mat3,
     tip_translation: Vec3,
 }
@@ -68,38 +76,51 @@ fn vector_of(v: &Vector3<f64>) -> Vec3 {
 
 impl ChainGrad {
     pub fn new(chain: &Chain) -> Self {
-        let joints = chain
-            .joints
-            .iter()
-            .map(|joint| Joint {
-                rotation: rotation_of(&joint.origin),
-                translation: vector_of(&joint.origin.translation.vector),
-                axis: vector_of(&joint.axis.into_inner()),
-                motion: match joint.kind {
-                    JointKind::Revolute | JointKind::Continuous => Motion::Revolute,
-                    JointKind::Prismatic => Motion::Prismatic,
-                    JointKind::Fixed => Motion::Fixed,
-                },
-            })
-            .collect();
+        let motion = |kind| match kind {
+            JointKind::Revolute | JointKind::Continuous => Motion::Revolute,
+            JointKind::Prismatic => Motion::Prismatic,
+            JointKind::Fixed => Motion::Fixed,
+        };
+        let step = |origin: &Isometry3<f64>, axis: &Vector3<f64>, kind, column, multiplier, offset, mimic| Joint {
+            rotation: rotation_of(origin),
+            translation: vector_of(&origin.translation.vector),
+            axis: vector_of(axis),
+            motion: motion(kind),
+            column,
+            multiplier,
+            offset,
+            mimic,
+        };
+        let mut joints = Vec::with_capacity(chain.dof() + chain.mimics.len());
+        let mut mimics = chain.mimics.iter().peekable();
+        for slot in 0..=chain.dof() {
+            while let Some(m) = mimics.next_if(|m| m.slot == slot) {
+                joints.push(step(&m.origin, &m.axis, m.kind, m.master, m.multiplier, m.offset, true));
+            }
+            if let Some(j) = chain.joints.get(slot) {
+                joints.push(step(&j.origin, &j.axis, j.kind, slot, 1.0, 0.0, false));
+            }
+        }
         Self {
             joints,
+            dof: chain.dof(),
             tip_rotation: rotation_of(&chain.tip_offset),
             tip_translation: vector_of(&chain.tip_offset.translation.vector),
         }
     }
 
     pub fn dof(&self) -> usize {
-        self.joints.len()
+        self.dof
     }
 
     /// Tip pose of `q` (`dof` values); `frames` keeps what [`ChainGrad::gradient`] needs.
     pub fn forward(&self, q: &[f64], frames: &mut JointFrames) -> TipPose {
         assert_eq!(q.len(), self.dof(), "one value per joint");
-        frames.origins.resize(self.dof(), [0.0; 3]);
-        frames.axes.resize(self.dof(), [0.0; 3]);
+        frames.origins.resize(self.joints.len(), [0.0; 3]);
+        frames.axes.resize(self.joints.len(), [0.0; 3]);
         let (mut r, mut p) = (IDENTITY, [0.0; 3]);
-        for (i, (joint, &value)) in self.joints.iter().zip(q).enumerate() {
+        for (i, joint) in self.joints.iter().enumerate() {
+            let value = joint.multiplier * q[joint.column] + joint.offset;
             p = add(p, mat_vec(&r, joint.translation));
             r = mat_mul(&r, &joint.rotation);
             let axis = mat_vec(&r, joint.axis);
@@ -119,13 +140,15 @@ impl ChainGrad {
     pub fn gradient(&self, frames: &JointFrames, tip: &TipPose, grad_p: Vec3, grad_r: &Mat3, out: &mut [f64]) {
         let n = mat_mul_transposed(grad_r, &tip.rotation); // G Rᵀ
         let w = [n[7] - n[5], n[2] - n[6], n[3] - n[1]];
+        out[..self.dof].fill(0.0);
         for (i, joint) in self.joints.iter().enumerate() {
             let z = frames.axes[i];
-            out[i] = match joint.motion {
-                Motion::Revolute => dot(z, add(cross(sub(tip.position, frames.origins[i]), grad_p), w)),
-                Motion::Prismatic => dot(z, grad_p),
-                Motion::Fixed => 0.0,
-            };
+            out[joint.column] += joint.multiplier
+                * match joint.motion {
+                    Motion::Revolute => dot(z, add(cross(sub(tip.position, frames.origins[i]), grad_p), w)),
+                    Motion::Prismatic => dot(z, grad_p),
+                    Motion::Fixed => 0.0,
+                };
         }
     }
 
@@ -142,7 +165,13 @@ impl ChainGrad {
                     Motion::Prismatic => "prismatic",
                     Motion::Fixed => "fixed",
                 };
-                json!({"kind": kind, "rotation": j.rotation, "translation": j.translation, "axis": j.axis})
+                let mut joint =
+                    json!({"kind": kind, "rotation": j.rotation, "translation": j.translation, "axis": j.axis});
+                // A mimic joint says what it follows (value = multiplier · q[column] + offset).
+                if j.mimic {
+                    joint["mimic"] = json!({"column": j.column, "multiplier": j.multiplier, "offset": j.offset});
+                }
+                joint
             })
             .collect();
         json!({"joints": joints, "tip_rotation": self.tip_rotation, "tip_translation": self.tip_translation})
@@ -214,10 +243,24 @@ mod tests {
 
     /// The pose equals the chain's own FK, and the gradient of an arbitrary
     /// linear function of (p, R) equals its central difference.
+    /// A revolute joint mimicked by a revolute and a prismatic joint, one of them before it.
+    const MIMIC_ARM: &str = r#"<robot name="m"><link name="b"/><link name="l0"/><link name="l1"/><link name="l2"/><link name="t"/>
+      <joint name="m0" type="prismatic"><parent link="b"/><child link="l0"/><origin xyz="0 0 0.1"/><axis xyz="1 0 0"/>
+        <limit lower="-1" upper="1" effort="1" velocity="1"/><mimic joint="a" multiplier="0.2" offset="0.05"/></joint>
+      <joint name="a" type="revolute"><parent link="l0"/><child link="l1"/><origin xyz="0.2 0 0"/><axis xyz="0 0 1"/>
+        <limit lower="-2" upper="2" effort="1" velocity="1"/></joint>
+      <joint name="m1" type="revolute"><parent link="l1"/><child link="l2"/><origin xyz="0.2 0 0" rpy="0.3 0 0"/><axis xyz="0 1 0"/>
+        <limit lower="-2" upper="2" effort="1" velocity="1"/><mimic joint="a" multiplier="-1.5" offset="0.1"/></joint>
+      <joint name="c" type="revolute"><parent link="l2"/><child link="t"/><origin xyz="0.1 0 0.05"/><axis xyz="1 0 0"/>
+        <limit lower="-2" upper="2" effort="1" velocity="1"/></joint></robot>"#;
+
     #[test]
     fn pose_and_gradient_match_the_chain_and_finite_differences() {
-        for name in ["nicol-right", "omx"] {
-            let chain = robots::builtin(name).expect("a built-in robot").chain;
+        let tree = crate::kinematics::KinematicTree::from_urdf_str(MIMIC_ARM).expect("a valid URDF");
+        let mimic = Chain::from_tree(&tree, "b", "t").expect("a chain");
+        assert_eq!((mimic.dof(), mimic.mimics.len()), (2, 2));
+        let chains = ["nicol-right", "omx"].map(|name| (name, robots::builtin(name).expect("a built-in robot").chain));
+        for (name, chain) in chains.into_iter().chain([("mimic", mimic)]) {
             let fk = ChainGrad::new(&chain);
             let q: Vec<f64> =
                 chain.mid_configuration().iter().enumerate().map(|(i, v)| v + 0.3 - 0.1 * i as f64).collect();
