@@ -488,3 +488,34 @@ fn cli_mimic_chain_is_noted_solved_by_fk_and_refused_by_training() {
     ]));
     assert!(text.contains("mimic joint 'j0'"), "{text}");
 }
+
+#[test]
+fn cli_a_checkpoint_trained_with_a_tool_offset_needs_the_same_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, ckpt) = (dir.path().join("omx.ikd"), dir.path().join("ckpt"));
+    let (data, ckpt) = (data.to_str().unwrap(), ckpt.to_str().unwrap());
+    let tool = ["--robot", "omx", "--tip-offset", "0.05,0,0.01"];
+    let o = ik(&[&["dataset"][..], &tool, &["--samples", "400", "--out", data]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let train = |robot: &[&str]| {
+        let args = [&["train"][..], robot, &["--model", "cycleik-mlp", "--data", data, "--epochs", "1"]].concat();
+        ik(&[&args[..], &["--max-steps-per-epoch", "2", "--batch", "32", "--out", ckpt]].concat())
+    };
+    // The dataset was made with the tool: training without it is refused.
+    let text = one_line_error(&train(&["--robot", "omx"]));
+    assert!(text.contains("tip offset 0.05,0,0.01"), "{text}");
+    let o = train(&tool);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(Path::new(ckpt).join("card.json")).unwrap()).unwrap();
+    assert_eq!(card["chain"]["tip_offset"]["xyz"], serde_json::json!([0.05, 0.0, 0.01]));
+
+    let solve = |robot: &[&str]| {
+        let args = [&["solve"][..], robot, &["--solver", "cycleik-mlp", "--checkpoint", ckpt]].concat();
+        ik(&[&args[..], &["--pose", "0.25,0,0.15,0,0,0,1", "--json"]].concat())
+    };
+    let o = solve(&tool);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = one_line_error(&solve(&["--robot", "omx"]));
+    assert!(text.contains("tip offset"), "{text}");
+}
