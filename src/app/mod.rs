@@ -98,7 +98,7 @@ pub fn run(options: StudioOptions) -> anyhow::Result<()> {
         }),
         ..default()
     }))
-    .add_plugins((EguiPlugin::default(), MeshPickingPlugin))
+    .add_plugins(EguiPlugin::default())
     .add_plugins(StudioPlugins { options });
     match app.run() {
         AppExit::Success => Ok(()),
@@ -115,6 +115,7 @@ impl Plugin for StudioPlugins {
     fn build(&self, app: &mut App) {
         app.add_plugins(CorePlugins { options: self.options.clone() }).add_plugins((
             camera::OrbitCameraPlugin,
+            target::GizmoPointerPlugin,
             panels::PanelsPlugin,
             capture::CapturePlugin,
         ));

@@ -15,6 +15,7 @@ pub use robot_panel::UrdfOpenState;
 pub use robot_panel::notice_title;
 
 use super::StudioOptions;
+use super::camera::{FrameView, FreeArea};
 use super::file_field::{PathField, PathKind};
 use super::flow::StudioSet;
 
@@ -23,6 +24,8 @@ use super::flow::StudioSet;
 pub struct UiState {
     pub show_help: bool,
     pub presentation: bool,
+    /// The side panel folded to a narrow strip (Tab), leaving the scene the window.
+    pub panel_folded: bool,
     pub screenshot: PathField,
 }
 
@@ -50,18 +53,34 @@ fn init_ui(
     mut train: ResMut<crate::app::train_panel::TrainForm>,
     mut compare: ResMut<crate::app::evaluate_panel::EvaluateState>,
 ) {
-    commands.insert_resource(UiState { show_help: false, presentation: options.ui_scale > 1.2, screenshot: PathField::default() });
+    commands.insert_resource(UiState {
+        show_help: false,
+        presentation: options.ui_scale > 1.2,
+        panel_folded: false,
+        screenshot: PathField::default(),
+    });
     train.open = options.open_train;
     compare.open = options.open_compare;
 }
 
-/// Keys: F1 help, P presentation mode, R random reachable pose, Home reset, F12 screenshot.
+/// Keys: F1 help, P presentation mode, Tab fold the panel, R random reachable
+/// pose, Home home pose, F frame the arm, V home view, F12 screenshot.
 fn shortcuts(
     keys: Res<ButtonInput<KeyCode>>,
     mut ui: ResMut<UiState>,
     mut actions: MessageWriter<robot_panel::ArmAction>,
     mut shots: MessageWriter<crate::app::capture::TakeScreenshot>,
+    mut views: MessageWriter<FrameView>,
 ) {
+    if keys.just_pressed(KeyCode::KeyF) {
+        views.write(FrameView::Frame);
+    }
+    if keys.just_pressed(KeyCode::KeyV) {
+        views.write(FrameView::Home);
+    }
+    if keys.just_pressed(KeyCode::Tab) {
+        ui.panel_folded = !ui.panel_folded;
+    }
     if keys.just_pressed(KeyCode::F12) {
         shots.write(crate::app::capture::TakeScreenshot(timestamped_screenshot_path()));
     }
@@ -87,10 +106,13 @@ fn timestamped_screenshot_path() -> std::path::PathBuf {
 const SHORTCUTS: &[(&str, &str)] = &[
     ("Left drag", "orbit the camera / drag a gizmo arrow or ring"),
     ("Right / middle drag", "pan"),
-    ("Wheel", "zoom"),
+    ("Wheel", "zoom towards the pointer"),
+    ("F", "frame the arm beside the panel"),
+    ("V", "home view (and frame the arm)"),
     ("R", "random reachable pose"),
     ("Home", "home pose"),
-    ("P", "presentation mode (large UI)"),
+    ("Tab", "fold / unfold the side panel"),
+    ("P", "presentation mode (large UI, narrower panel)"),
     ("F12", "screenshot (ik-studio-<time>.png in the working folder)"),
     ("F1 / H", "this help"),
 ];
@@ -106,44 +128,89 @@ fn draw_panels(
     mut side_by_side: ResMut<crate::app::side_by_side::SideBySide>,
     mut shots: MessageWriter<crate::app::capture::TakeScreenshot>,
     mut trajectory: ResMut<crate::app::trajectory::Trajectory>,
+    mut free: ResMut<FreeArea>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?;
-    ctx.set_zoom_factor(if ui_state.presentation { 1.6 } else { 1.0 });
+    ctx.set_zoom_factor(if ui_state.presentation { PRESENTATION_ZOOM } else { 1.0 });
+    let viewport = ctx.viewport_rect();
     let mut root = egui::Ui::new(
         ctx.clone(),
         "studio".into(),
-        egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
+        egui::UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(viewport),
     );
-    egui::Panel::left("studio_panel").resizable(true).default_size(300.0).show(&mut root, |ui| {
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            ui.heading("ik-studio");
-            robot.robot_section(ui);
-            ui.separator();
-            solve.solver_section(ui);
-            side_by_side_panel::section(ui, &mut side_by_side);
-            ui.separator();
-            nullspace.section(ui, solve.gan().as_deref());
-            ui.separator();
-            robot.joints_section(ui);
-            ui.separator();
-            ui.horizontal(|ui| {
-                ui.toggle_value(&mut train_form.open, "Train…");
-                ui.toggle_value(&mut evaluate.open, "Compare…");
-                ui.toggle_value(&mut trajectory.open, "Trajectory…");
-            });
-            ui.separator();
-            nullspace.scene_toggles(ui);
-            ui.horizontal(|ui| {
-                ui.checkbox(&mut ui_state.presentation, "presentation mode");
-                if ui.button("help (F1)").clicked() {
-                    ui_state.show_help = !ui_state.show_help;
-                }
-            });
-            if let Some(path) = ui_state.screenshot.show(ui, "screenshot", "Screenshot…", PathKind::Save("PNG", &["png"])) {
-                shots.write(crate::app::capture::TakeScreenshot(path));
+    if ui_state.panel_folded {
+        let strip = egui::Panel::left("studio_strip").resizable(false).exact_size(FOLDED_WIDTH).show(&mut root, |ui| {
+            if ui.button("»").on_hover_text("show the panel (Tab)").clicked() {
+                ui_state.panel_folded = false;
             }
         });
-    });
+        record_free_area(&mut free, strip.response.rect.right(), viewport, ctx.zoom_factor());
+        return finish_overlays(ctx, &ui_state, &mut robot);
+    }
+    let max_width = viewport.width() * if ui_state.presentation { PRESENTATION_PANEL } else { PANEL };
+    let panel = egui::Panel::left("studio_panel")
+        .resizable(true)
+        .default_size(300.0_f32.min(max_width))
+        .max_size(max_width)
+        .show(&mut root, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.heading("ik-studio");
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        if ui.button("«").on_hover_text("fold the panel (Tab)").clicked() {
+                            ui_state.panel_folded = true;
+                        }
+                    });
+                });
+                robot.robot_section(ui);
+                ui.separator();
+                solve.solver_section(ui);
+                side_by_side_panel::section(ui, &mut side_by_side);
+                ui.separator();
+                nullspace.section(ui, solve.gan().as_deref());
+                ui.separator();
+                robot.joints_section(ui);
+                ui.separator();
+                ui.horizontal(|ui| {
+                    ui.toggle_value(&mut train_form.open, "Train…");
+                    ui.toggle_value(&mut evaluate.open, "Compare…");
+                    ui.toggle_value(&mut trajectory.open, "Trajectory…");
+                });
+                ui.separator();
+                nullspace.scene_toggles(ui);
+                ui.horizontal(|ui| {
+                    ui.checkbox(&mut ui_state.presentation, "presentation mode");
+                    if ui.button("help (F1)").clicked() {
+                        ui_state.show_help = !ui_state.show_help;
+                    }
+                });
+                if let Some(path) =
+                    ui_state.screenshot.show(ui, "screenshot", "Screenshot…", PathKind::Save("PNG", &["png"]))
+                {
+                    shots.write(crate::app::capture::TakeScreenshot(path));
+                }
+            });
+        });
+    record_free_area(&mut free, panel.response.rect.right(), viewport, ctx.zoom_factor());
+    finish_overlays(ctx, &ui_state, &mut robot)
+}
+
+/// egui zoom in presentation mode.
+const PRESENTATION_ZOOM: f32 = 1.6;
+/// Widest the panel may be, as a part of the window (presentation mode keeps the robot in view).
+const PANEL: f32 = 0.45;
+const PRESENTATION_PANEL: f32 = 0.28;
+/// Width of the folded panel's strip, points.
+const FOLDED_WIDTH: f32 = 26.0;
+
+/// The scene's free area, right of the panel, in logical pixels (egui points × zoom).
+fn record_free_area(free: &mut ResMut<FreeArea>, panel_right: f32, viewport: egui::Rect, zoom: f32) {
+    let rect = Rect::new(panel_right * zoom, viewport.top() * zoom, viewport.right() * zoom, viewport.bottom() * zoom);
+    free.set_if_neq(FreeArea(Some(rect)));
+}
+
+/// The URDF dialog and the help window, over the scene.
+fn finish_overlays(ctx: &egui::Context, ui_state: &UiState, robot: &mut robot_panel::RobotPanel) -> Result {
     robot.urdf_dialog(ctx);
     if ui_state.show_help {
         egui::Window::new("Keyboard and mouse").collapsible(false).show(ctx, |ui| {
