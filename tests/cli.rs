@@ -147,8 +147,17 @@ fn a_custom_workspace_box_bounds_the_dataset_and_bad_boxes_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("box.ikd");
     let o = ik(&[
-        "dataset", "--robot", "nicol-right", "--workspace", "0.3,-0.6,0.85,0.7,-0.1,1.2", "--samples", "2000", "--out",
-        out.to_str().unwrap(), "--seed", "3",
+        "dataset",
+        "--robot",
+        "nicol-right",
+        "--workspace",
+        "0.3,-0.6,0.85,0.7,-0.1,1.2",
+        "--samples",
+        "2000",
+        "--out",
+        out.to_str().unwrap(),
+        "--seed",
+        "3",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let dataset = ik_studio::data::read_dataset(&out).unwrap();
@@ -158,7 +167,17 @@ fn a_custom_workspace_box_bounds_the_dataset_and_bad_boxes_are_refused() {
         assert!((0.3..=0.7).contains(&p[0]) && (-0.6..=-0.1).contains(&p[1]) && (0.85..=1.2).contains(&p[2]), "{p:?}");
     }
     for bad in ["0.7,-0.6,0.85,0.3,-0.1,1.2", "0.3,-0.6,0.85,0.7,-0.1", "0.3,-0.6,nan,0.7,-0.1,1.2", "huge"] {
-        let o = ik(&["dataset", "--robot", "nicol-right", "--workspace", bad, "--samples", "10", "--out", out.to_str().unwrap()]);
+        let o = ik(&[
+            "dataset",
+            "--robot",
+            "nicol-right",
+            "--workspace",
+            bad,
+            "--samples",
+            "10",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         assert!(!o.status.success(), "{bad}");
         let err = stderr(&o);
         assert!(err.starts_with("error:") && err.trim().lines().count() == 1, "{bad}: {err}");

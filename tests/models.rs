@@ -579,10 +579,7 @@ fn training_goes_on_from_a_checkpoint() {
 struct Scale(f32);
 
 impl burn::module::ModuleMapper for Scale {
-    fn map_float<const D: usize>(
-        &mut self,
-        param: burn::module::Param<Tensor<D>>,
-    ) -> burn::module::Param<Tensor<D>> {
+    fn map_float<const D: usize>(&mut self, param: burn::module::Param<Tensor<D>>) -> burn::module::Param<Tensor<D>> {
         param.map(|t| t.mul_scalar(self.0))
     }
 }

@@ -54,6 +54,12 @@ def build_graph(layers, weights, inputs):
             nodes.append(helper.make_node("Relu", [pre], [out]))
         elif act == "tanh":
             nodes.append(helper.make_node("Tanh", [pre], [out]))
+        elif act == "leaky-relu":  # PyTorch's default slope
+            nodes.append(helper.make_node("LeakyRelu", [pre], [out], alpha=0.01))
+        elif act == "celu":
+            nodes.append(helper.make_node("Celu", [pre], [out], alpha=1.0))
+        elif act == "selu":  # ONNX's default alpha and gamma are PyTorch's
+            nodes.append(helper.make_node("Selu", [pre], [out]))
         elif act == "gelu":  # x/2 (1 + erf(x/sqrt 2)); ORT fuses it into its Gelu kernel
             inits += [numpy_helper.from_array(np.array(0.70710678, np.float32), f"s{k}"),
                       numpy_helper.from_array(np.array(1.0, np.float32), f"one{k}"),

@@ -251,4 +251,3 @@ fn bars(ui: &mut egui::Ui, id: &str, title: &str, values: impl Iterator<Item = f
     let data: Vec<Bar> = values.enumerate().map(|(i, v)| Bar::new(i as f64, v)).collect();
     Plot::new(id).height(110.0).legend(Legend::default()).show(ui, |plot| plot.bar_chart(BarChart::new(title, data)));
 }
-

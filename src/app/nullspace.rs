@@ -263,7 +263,10 @@ fn overlay_joints(chain: &Chain, key: &OverlayKey, gan: Option<&LoadedModel>) ->
         (OverlayMode::SelfMotion, _) => {
             let path = solvers::self_motion(chain, &key.q, count, SELF_MOTION_STEP);
             let limit = (path.len() < count).then(|| {
-                format!("self-motion reached joint limits after {} steps of {SELF_MOTION_STEP} rad both ways", path.len())
+                format!(
+                    "self-motion reached joint limits after {} steps of {SELF_MOTION_STEP} rad both ways",
+                    path.len()
+                )
             });
             (path, limit)
         }

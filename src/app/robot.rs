@@ -138,7 +138,10 @@ impl Plugin for RobotPlugin {
             .add_systems(Update, load_robot_in_background.in_set(StudioSet::Request))
             .add_systems(Update, finish_robot_load.in_set(StudioSet::Collect))
             .add_systems(Update, apply_arm.in_set(StudioSet::Apply))
-            .add_systems(Update, (spawn_robot_model, pose_links, show_arm_and_environment).chain().in_set(StudioSet::Draw));
+            .add_systems(
+                Update,
+                (spawn_robot_model, pose_links, show_arm_and_environment).chain().in_set(StudioSet::Draw),
+            );
     }
 }
 

@@ -43,8 +43,7 @@ pub struct ScriptPlugin;
 
 impl Plugin for ScriptPlugin {
     fn build(&self, app: &mut App) {
-        app.add_systems(Update, set_scripted_target.in_set(StudioSet::Input))
-            .add_systems(Last, write_report_at_exit);
+        app.add_systems(Update, set_scripted_target.in_set(StudioSet::Input)).add_systems(Last, write_report_at_exit);
     }
 }
 

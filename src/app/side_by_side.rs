@@ -133,4 +133,3 @@ fn draw_compared(
         }
     }
 }
-

@@ -21,8 +21,8 @@ use ik_studio::kinematics::pose_along;
 use ik_studio::models::{LoadedModel, ModelKind};
 use ik_studio::robots::Robot;
 use ik_studio::solvers::{
-    self, GoalMask, NeuralGa, NeuralNumeric, NeuralSolver, NumericSolver, Solution, SolveRequest, SolveResult,
-    Solver, Tolerance,
+    self, GoalMask, NeuralGa, NeuralNumeric, NeuralSolver, NumericSolver, Solution, SolveRequest, SolveResult, Solver,
+    Tolerance,
 };
 use nalgebra::Isometry3;
 
@@ -85,7 +85,9 @@ impl SolverChoice {
             [Arc::new(neural()), Arc::new(NeuralNumeric::new(neural())), Arc::new(NeuralGa::new(neural()))];
         let at = self.solvers.iter().position(|s| s.name() == "ga").unwrap_or(self.solvers.len());
         let family = family.into_iter().map(|solver| match label {
-            Some(label) => Arc::new(Named { name: format!("{} ({label})", solver.name()), inner: solver }) as Arc<dyn Solver>,
+            Some(label) => {
+                Arc::new(Named { name: format!("{} ({label})", solver.name()), inner: solver }) as Arc<dyn Solver>
+            }
             None => solver,
         });
         self.solvers.splice(at..at, family);
@@ -616,7 +618,11 @@ fn restart_motion(from: &[f64], to: &[f64]) -> Motion {
 /// Among the solutions within tolerance, the one nearest `from` (least joint motion).
 fn nearest_meeting(solutions: &[Solution], from: &[f64], tol: Tolerance) -> Option<Solution> {
     let distance = |s: &Solution| s.joints.iter().zip(from).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
-    solutions.iter().filter(|s| s.meets(tol) && s.joints.len() == from.len()).min_by(|a, b| distance(a).total_cmp(&distance(b))).cloned()
+    solutions
+        .iter()
+        .filter(|s| s.meets(tol) && s.joints.len() == from.len())
+        .min_by(|a, b| distance(a).total_cmp(&distance(b)))
+        .cloned()
 }
 
 /// Numeric tracking: descend from the arm's configuration through intermediate
@@ -693,7 +699,11 @@ fn draw_reach(
     if reached.translation.distance(wanted.translation) > 1e-3 {
         gizmos.line(reached.translation, wanted.translation, color);
         let len = 0.05;
-        for (axis, c) in [(Vec3::X, Color::srgb(0.9, 0.5, 0.5)), (Vec3::Y, Color::srgb(0.5, 0.9, 0.5)), (Vec3::Z, Color::srgb(0.5, 0.6, 0.95))] {
+        for (axis, c) in [
+            (Vec3::X, Color::srgb(0.9, 0.5, 0.5)),
+            (Vec3::Y, Color::srgb(0.5, 0.9, 0.5)),
+            (Vec3::Z, Color::srgb(0.5, 0.6, 0.95)),
+        ] {
             gizmos.line(reached.translation, reached.translation + reached.rotation * axis * len, c);
         }
         gizmos.sphere(Isometry3d::from_translation(reached.translation), 0.008, color);

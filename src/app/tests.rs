@@ -189,7 +189,9 @@ fn a_drag_of_small_steps_moves_the_joints_smoothly() {
         previous = now;
     }
     let step_in_joint_space = q0.iter().zip(&q1).map(|(a, b)| (b - a).abs()).fold(0.0, f64::max) / steps as f64;
-    eprintln!("largest joint step {largest:.4} rad (the path itself moves {step_in_joint_space:.4}); restarts {restarts}");
+    eprintln!(
+        "largest joint step {largest:.4} rad (the path itself moves {step_in_joint_space:.4}); restarts {restarts}"
+    );
     assert!(largest < 0.1, "a joint jumped {largest} rad between consecutive solves");
     assert_eq!(restarts, 0, "no restart on a reachable path of small steps");
 }

@@ -290,7 +290,11 @@ fn draw_train_window(
             ui.small(format!("checkpoint: {}", path.display()));
         }
         let plot = |id: &str, height: f32, x: &str, y: &str| {
-            Plot::new(id).height(height).legend(Legend::default()).x_axis_label(x.to_string()).y_axis_label(y.to_string())
+            Plot::new(id)
+                .height(height)
+                .legend(Legend::default())
+                .x_axis_label(x.to_string())
+                .y_axis_label(y.to_string())
         };
         plot("loss", 140.0, "step", "training loss").show(ui, |plot| {
             plot.line(Line::new("loss", session.steps.clone()));
@@ -358,4 +362,3 @@ fn form_fields(ui: &mut egui::Ui, form: &mut TrainForm) {
         form.preset = Preset::Compact;
     }
 }
-

@@ -187,7 +187,6 @@ fn draw_window(mut contexts: EguiContexts, mut path: ResMut<Trajectory>, target:
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,14 +194,18 @@ mod tests {
 
     #[test]
     fn csv_exports_hold_every_waypoint_and_answer() {
-        let w = Isometry3::from_parts(Translation3::new(0.5, -0.25, 1.0), UnitQuaternion::from_euler_angles(0.0, 0.0, 0.3));
+        let w =
+            Isometry3::from_parts(Translation3::new(0.5, -0.25, 1.0), UnitQuaternion::from_euler_angles(0.0, 0.0, 0.3));
         let text = waypoints_csv(&[w, Isometry3::identity()]);
         let rows: Vec<&str> = text.lines().collect();
         assert_eq!(rows[0], "index,x,y,z,qx,qy,qz,qw");
         assert_eq!(rows.len(), 3);
         let first: Vec<f64> = rows[1].split(',').map(|v| v.parse().unwrap()).collect();
         assert_eq!(&first[..4], &[0.0, 0.5, -0.25, 1.0]);
-        assert!((first[6] - 0.15f64.sin()).abs() < 1e-12 && (first[7] - 0.15f64.cos()).abs() < 1e-12, "qz, qw of a 0.3 rad yaw");
+        assert!(
+            (first[6] - 0.15f64.sin()).abs() < 1e-12 && (first[7] - 0.15f64.cos()).abs() < 1e-12,
+            "qz, qw of a 0.3 rad yaw"
+        );
         assert_eq!(rows[2], "1,0,0,0,0,0,0,1");
 
         let text = joint_path_csv(&[[0.0, 1.5], [0.5, 0.25]], &[vec![0.1, -0.2], vec![0.3, 0.4]]);

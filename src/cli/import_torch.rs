@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use ik_studio::models::{ModelKind, TorchImport, import_torch, save_checkpoint};
+use ik_studio::models::{HiddenActivation, ModelKind, QuaternionInput, TorchImport, import_torch, save_checkpoint};
 
 use super::robot_args::RobotArgs;
 
@@ -33,6 +33,13 @@ pub struct ImportTorchArgs {
     /// CycleIK: layers, counted from the output, that use tanh (default: the compact preset's).
     #[arg(long)]
     n_tanh: Option<usize>,
+    /// CycleIK: the hidden layers' activation (PyTorch's defaults: LeakyReLU slope 0.01, CELU α = 1).
+    #[arg(long, value_enum, ignore_case = true, default_value_t = HiddenActivation::Gelu)]
+    activation: HiddenActivation,
+    /// The quaternion the network saw in training: `canonical` (normalised, w ≥ 0, as ik-studio's
+    /// datasets) or `as-given` (raw recorded values, w may be negative, as ROS reports them).
+    #[arg(long, value_enum, default_value_t = QuaternionInput::Canonical)]
+    quaternion: QuaternionInput,
     /// The key the state dict sits under, when the file holds more (e.g. model_state_dict).
     #[arg(long)]
     key: Option<String>,
@@ -50,6 +57,8 @@ pub fn run(args: &ImportTorchArgs) -> anyhow::Result<()> {
         chain: &robot.chain,
         workspace: &workspace,
         n_tanh: args.n_tanh,
+        activation: args.activation,
+        quaternion: args.quaternion,
         top_level_key: args.key.as_deref(),
     };
     let (card, network) = import_torch(&args.weights, &spec)?;

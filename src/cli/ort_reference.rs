@@ -107,6 +107,9 @@ fn export_and_run(fast: &FastMlp, dir: &Path, python: &str, batches: &[usize]) -
                     Activation::Relu => "relu",
                     Activation::Gelu => "gelu",
                     Activation::Tanh => "tanh",
+                    Activation::LeakyRelu => "leaky-relu",
+                    Activation::Celu => "celu",
+                    Activation::Selu => "selu",
                 },
                 skip: match layer.skip {
                     Skip::None => "none",

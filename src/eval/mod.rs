@@ -267,9 +267,7 @@ fn summarize(solver: &str, samples: usize, per_pose: Vec<PoseOutcome>, sample_po
     let fraction = |pred: &dyn Fn(&PoseOutcome) -> bool| {
         if n == 0 { 0.0 } else { per_pose.iter().filter(|p| pred(p)).count() as f64 / n as f64 }
     };
-    let success = |tol: Tolerance| {
-        move |p: &PoseOutcome| tol.admits(p.position_mm, p.orientation_deg)
-    };
+    let success = |tol: Tolerance| move |p: &PoseOutcome| tol.admits(p.position_mm, p.orientation_deg);
     EvalReport {
         solver: solver.to_string(),
         poses: n,

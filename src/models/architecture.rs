@@ -183,7 +183,12 @@ impl Architecture {
                 let w: Vec<usize> =
                     [c.input_dim()].into_iter().chain(c.hidden.iter().copied()).chain([c.dof]).collect();
                 let noise = if c.noise_dim > 0 { format!(" (pose 7 + noise {})", c.noise_dim) } else { String::new() };
-                format!("{}{noise}, GELU, last {} layers tanh, output mapped to joint limits", arrows(&w), c.n_tanh)
+                format!(
+                    "{}{noise}, {}, last {} layers tanh, output mapped to joint limits",
+                    arrows(&w),
+                    c.hidden_activation().torch_name(),
+                    c.n_tanh
+                )
             }
         }
     }

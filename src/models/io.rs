@@ -46,18 +46,40 @@ impl NoiseSpec {
     }
 }
 
+/// What the network sees of the target's quaternion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum QuaternionInput {
+    /// Normalised, sign chosen so that w ≥ 0, as in the datasets (networks
+    /// trained here).
+    #[default]
+    Canonical,
+    /// The caller's values unchanged: a network trained in PyTorch on raw
+    /// recorded quaternions (w < 0 as ROS may report them) sees what it saw
+    /// in training.
+    AsGiven,
+}
+
 /// The normalisation of a model, part of its card.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IoMapping {
     pub input: InputEncoding,
     pub output: OutputDecoding,
     pub noise: Option<NoiseSpec>,
+    /// Cards written before the field existed are canonical.
+    #[serde(default)]
+    pub quaternion: QuaternionInput,
 }
 
 impl IoMapping {
     /// IKNet: raw in, raw out.
     pub fn raw() -> Self {
-        Self { input: InputEncoding::Raw, output: OutputDecoding::Raw, noise: None }
+        Self {
+            input: InputEncoding::Raw,
+            output: OutputDecoding::Raw,
+            noise: None,
+            quaternion: QuaternionInput::Canonical,
+        }
     }
 
     /// CycleIK: workspace box in, joint limits out, optional noise.
@@ -85,6 +107,7 @@ impl IoMapping {
                 upper: limits.iter().map(|l| l.upper).collect(),
             },
             noise: (noise_dim > 0).then(|| NoiseSpec::uniform01(noise_dim)),
+            quaternion: QuaternionInput::Canonical,
         })
     }
 
@@ -99,7 +122,11 @@ impl IoMapping {
             (0..3).try_for_each(|i| ordered(&format!("input axis {i}"), min[i], max[i], true))?;
         }
         if let OutputDecoding::JointLimits { lower, upper } = &self.output {
-            lower.iter().zip(upper).enumerate().try_for_each(|(j, (&l, &u))| ordered(&format!("output {j}"), l, u, false))?;
+            lower
+                .iter()
+                .zip(upper)
+                .enumerate()
+                .try_for_each(|(j, (&l, &u))| ordered(&format!("output {j}"), l, u, false))?;
         }
         match self.noise {
             Some(n) => ordered("noise", n.low, n.high, true),
@@ -112,7 +139,8 @@ impl IoMapping {
     }
 
     /// Appends the 7 input values of `pose` (`x y z qx qy qz qw`). The
-    /// quaternion is normalised and given w ≥ 0, as in the datasets.
+    /// quaternion is normalised and given w ≥ 0, as in the datasets, unless
+    /// the card says the network takes it as given.
     pub fn encode_pose(&self, pose: &[f64], out: &mut Vec<f32>) -> Result<(), ModelError> {
         let bad = || ModelError::BadInput(format!("pose {pose:?} is not 7 finite values with a non-zero quaternion"));
         if pose.len() != POSE_INPUT || pose.iter().any(|v| !v.is_finite()) {
@@ -122,7 +150,10 @@ impl IoMapping {
         if norm < 1e-9 {
             return Err(bad());
         }
-        let sign = if pose[6] < 0.0 { -1.0 } else { 1.0 };
+        let (sign, norm) = match self.quaternion {
+            QuaternionInput::Canonical => (if pose[6] < 0.0 { -1.0 } else { 1.0 }, norm),
+            QuaternionInput::AsGiven => (1.0, 1.0),
+        };
         match &self.input {
             InputEncoding::Raw => out.extend(pose[..3].iter().map(|&v| v as f32)),
             InputEncoding::WorkspaceBox { min, max } => {

@@ -26,14 +26,14 @@ pub use card::{CARD_FORMAT_VERSION, ChainCard, ModelCard, WeightsCard};
 pub use checkpoint::{
     CARD_FILE, HISTORY_FILE, LoadedModel, WEIGHTS_FILE, read_checkpoint, read_checkpoint_card, save_checkpoint,
 };
-pub use cycleik::{CycleIkConfig, CycleIkNet};
+pub use cycleik::{CycleIkConfig, CycleIkNet, HiddenActivation};
 pub use error::ModelError;
 pub use fast::{Activation, DenseLayer, FastMlp, Precision, Skip};
 pub use iknet::{
     IknetFocused, IknetFocusedConfig, IknetImproved, IknetImprovedConfig, IknetOriginal, IknetOriginalConfig,
     ResidualBlock,
 };
-pub use io::{InputEncoding, IoMapping, NoiseSpec, OutputDecoding};
+pub use io::{InputEncoding, IoMapping, NoiseSpec, OutputDecoding, QuaternionInput};
 pub use kind::{ModelKind, Preset};
 pub use tensor_fk::{FkOutput, TensorFk, quaternions_to_matrices};
 pub use torch_import::{TorchImport, import_torch};

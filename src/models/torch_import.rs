@@ -6,10 +6,12 @@
 //!   Dropout per hidden layer and a last Linear, so Linear layers sit at
 //!   indices 0, 3, 6, …; raw pose in, raw joints out.
 //! * `cycleik-mlp` / `cycleik-gan`: an `nn.ModuleList` named `layers` of
-//!   Linear layers (GELU between them, the last `n_tanh` tanh). Inputs and
-//!   outputs follow this project's normalisation ([`IoMapping::normalised`]:
-//!   positions scaled from the workspace box to [-1, 1], outputs in [-1, 1]
-//!   mapped onto the joint limits, noise uniform in [0, 1)).
+//!   Linear layers (GELU between them, or the activation the import names,
+//!   the last `n_tanh` tanh). Inputs and outputs follow this project's
+//!   normalisation ([`IoMapping::normalised`]: positions scaled from the
+//!   workspace box to [-1, 1], outputs in [-1, 1] mapped onto the joint
+//!   limits, noise uniform in [0, 1)); the quaternion is canonicalised
+//!   (w ≥ 0) or passed as given, as the import says.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,8 +20,8 @@ use burn::store::pytorch_reader::PytorchReader;
 use burn::store::{ModuleSnapshot, PytorchStore};
 
 use super::{
-    Architecture, CycleIkConfig, IknetOriginalConfig, IoMapping, ModelCard, ModelError, ModelKind, Network, POSE_INPUT,
-    Preset, cpu_device, preset_spec,
+    Architecture, CycleIkConfig, HiddenActivation, IknetOriginalConfig, IoMapping, ModelCard, ModelError, ModelKind,
+    Network, POSE_INPUT, Preset, QuaternionInput, cpu_device, preset_spec,
 };
 use crate::kinematics::Chain;
 use crate::robots::Workspace;
@@ -36,6 +38,10 @@ pub struct TorchImport<'a> {
     /// CycleIK: layers counted from the output that use tanh; `None`: the
     /// compact preset's count.
     pub n_tanh: Option<usize>,
+    /// CycleIK: the hidden layers' activation.
+    pub activation: HiddenActivation,
+    /// What the network saw of the quaternion in training.
+    pub quaternion: QuaternionInput,
     /// The key the state dict sits under in a larger checkpoint
     /// (`{"model_state_dict": …}`); `None`: the file is the state dict.
     pub top_level_key: Option<&'a str>,
@@ -89,10 +95,11 @@ pub fn import_torch(weights: &Path, spec: &TorchImport) -> Result<(ModelCard, Ne
         _ => unreachable!("architecture_of builds only these two"),
     };
 
-    let io = match spec.model {
+    let mut io = match spec.model {
         ModelKind::IknetOriginal => IoMapping::raw(),
         _ => IoMapping::normalised(spec.chain, spec.workspace, architecture.noise_dim())?,
     };
+    io.quaternion = spec.quaternion;
     let preset = preset_for(spec.model, &architecture, spec.chain.dof());
     let card = ModelCard::new(spec.model, preset, architecture, io, spec.robot_name, spec.chain)?;
     Ok((card, network))
@@ -144,6 +151,9 @@ fn architecture_of(spec: &TorchImport, layers: &[LinearShape]) -> Result<Archite
     let hidden: Vec<usize> = layers[..layers.len() - 1].iter().map(|l| l.outputs).collect();
     match spec.model {
         ModelKind::IknetOriginal => {
+            if spec.activation != HiddenActivation::Gelu {
+                return Err("IKNet's hidden layers are ReLU; --activation is for CycleIK networks".into());
+            }
             // Linear, ReLU, Dropout for each hidden layer.
             if let Some((k, l)) = layers.iter().enumerate().find(|(k, l)| l.index != 3 * k) {
                 return Err(format!(
@@ -176,7 +186,11 @@ fn architecture_of(spec: &TorchImport, layers: &[LinearShape]) -> Result<Archite
                     _ => unreachable!("CycleIK presets are CycleIK networks"),
                 },
             };
-            Ok(Architecture::CycleIk(CycleIkConfig::new(dof, hidden, n_tanh).with_noise_dim(noise_dim)))
+            // GELU is stored as no activation, as networks trained here are.
+            let activation = (spec.activation != HiddenActivation::Gelu).then_some(spec.activation);
+            Ok(Architecture::CycleIk(
+                CycleIkConfig::new(dof, hidden, n_tanh).with_noise_dim(noise_dim).with_activation(activation),
+            ))
         }
         other => Err(format!("import-torch reads iknet-original, cycleik-mlp and cycleik-gan, not {other}")),
     }

@@ -240,7 +240,8 @@ impl TrainConfig {
         if !(self.restart_lr_factor > 0.0 && self.restart_lr_factor <= 1.0) {
             return bad(format!("restart_lr_factor {} is outside (0, 1]", self.restart_lr_factor));
         }
-        for (name, factor) in [("explode_factor", self.explode_factor), ("val_explode_factor", self.val_explode_factor)] {
+        for (name, factor) in [("explode_factor", self.explode_factor), ("val_explode_factor", self.val_explode_factor)]
+        {
             if factor.is_nan() || factor <= 1.0 {
                 return bad(format!("{name} {factor} must exceed 1"));
             }

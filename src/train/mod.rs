@@ -16,9 +16,7 @@ mod trainer;
 use thiserror::Error;
 
 pub use crate::models::DeviceChoice;
-pub use config::{
-    DiversityLoss, LossConfig, MAX_VARIANCE_ROWS, PositionLoss, RotationLoss, TrainConfig, TrainEngine,
-};
+pub use config::{DiversityLoss, LossConfig, MAX_VARIANCE_ROWS, PositionLoss, RotationLoss, TrainConfig, TrainEngine};
 pub use events::{
     DatasetIdentity, EpochRecord, LossParts, RestartRecord, StopReason, TrainEvent, TrainHistory, TrainSummary,
     Validation,

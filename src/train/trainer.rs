@@ -22,14 +22,14 @@ use super::events::{
     DatasetIdentity, EpochRecord, LossParts, RestartRecord, StopReason, TrainEvent, TrainHistory, TrainSummary,
     Validation,
 };
-use super::losses::{diversity_loss, mse, position_loss, rotation_loss, zero_loss};
 use super::fast::{BatchBuffers, FastTrainer};
+use super::losses::{diversity_loss, mse, position_loss, rotation_loss, zero_loss};
 use super::{DeviceChoice, TrainConfig, TrainEngine, TrainError};
 use crate::data::{Dataset, Split};
 use crate::kinematics::{Pose, orientation_error_deg, position_error_mm};
 use crate::models::{
-    Architecture, CARD_FILE, IoMapping, LoadedModel, ModelCard, ModelError, Network, TensorFk, preset_spec,
-    read_checkpoint, save_checkpoint,
+    Architecture, CARD_FILE, HiddenActivation, IoMapping, LoadedModel, ModelCard, ModelError, Network, TensorFk,
+    preset_spec, read_checkpoint, save_checkpoint,
 };
 use crate::robots::{Robot, Workspace};
 use crate::solvers::Tolerance;
@@ -514,7 +514,9 @@ impl<'a> Run<'a> {
     /// The fused engine when this run can use it (see [`TrainEngine`]).
     fn fast_engine(&self, network: &Network) -> Result<Option<FastEngine>, TrainError> {
         let config = self.config;
-        let fits = !config.model.is_supervised() && config.device == DeviceChoice::Cpu;
+        // The fused engine has GELU hidden layers (imported networks may not).
+        let gelu = matches!(network, Network::CycleIk(net) if net.activation == HiddenActivation::Gelu);
+        let fits = !config.model.is_supervised() && config.device == DeviceChoice::Cpu && gelu;
         match (config.engine, fits) {
             (TrainEngine::Burn, _) | (TrainEngine::Auto, false) => Ok(None),
             (TrainEngine::Fast, false) => Err(TrainError::InvalidConfig(
@@ -640,7 +642,10 @@ impl<'a> Run<'a> {
         run.history.epochs.push(record.clone());
         self.send(TrainEvent::Epoch(record));
         let best_loss = run.best.as_ref().map_or(f64::INFINITY, |(loss, _)| *loss);
-        if improved && beats(run.to_beat.as_ref(), best_loss) && let Some(out) = &self.job.out {
+        if improved
+            && beats(run.to_beat.as_ref(), best_loss)
+            && let Some(out) = &self.job.out
+        {
             self.finish_history(&mut run.history, run.train_seconds, None);
             save_checkpoint(out, &self.card, &valid, Some(&run.history))?;
             run.checkpoint = Some(out.clone());

@@ -6,7 +6,9 @@ use bevy::prelude::*;
 use bevy_egui::egui;
 use ik_studio::models::LoadedModel;
 
-use crate::app::nullspace::{ELBOW_COLOR, Ghosts, MAX_GHOSTS, NullspaceSettings, OverlayMode, WRIST_COLOR, error_color};
+use crate::app::nullspace::{
+    ELBOW_COLOR, Ghosts, MAX_GHOSTS, NullspaceSettings, OverlayMode, WRIST_COLOR, error_color,
+};
 use crate::app::scene::SceneOptions;
 use crate::app::target::Target;
 
@@ -43,8 +45,9 @@ impl NullspacePanel<'_> {
         }
         ui.add(egui::Slider::new(&mut s.count, 1..=MAX_GHOSTS).text("ghosts"));
         if matches!(s.mode, OverlayMode::GanSamples | OverlayMode::GanSweep) {
-            ui.checkbox(&mut s.refine, "refine every sample (a few LM steps each)")
-                .on_hover_text("each GAN sample polished onto the exact self-motion manifold, keeping the GAN's spread");
+            ui.checkbox(&mut s.refine, "refine every sample (a few LM steps each)").on_hover_text(
+                "each GAN sample polished onto the exact self-motion manifold, keeping the GAN's spread",
+            );
         }
         if s.mode == OverlayMode::GanSweep
             && let Some(gan) = gan

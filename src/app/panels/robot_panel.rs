@@ -10,8 +10,7 @@ use ik_studio::robots;
 
 use crate::app::file_field::{PathField, PathKind};
 use crate::app::robot::{
-    ArmState, RobotChoice, RobotLoads, SelectRobot, SetArm, StudioRobot, home_configuration,
-    reachable_configuration,
+    ArmState, RobotChoice, RobotLoads, SelectRobot, SetArm, StudioRobot, home_configuration, reachable_configuration,
 };
 use crate::app::target::{SetTarget, TargetOrigin};
 use crate::app::urdf_visuals::{MeshSearchPath, RobotVisuals};
@@ -75,7 +74,8 @@ impl RobotPanel<'_> {
         }
         let chain = &self.studio.robot.chain;
         ui.label(format!("{} DoF, {} to {}", chain.dof(), chain.base, chain.tip));
-        if let Some(path) = self.urdf.file.show(ui, "urdf-path", "Open URDF…", PathKind::Open("URDF", &["urdf", "xml"])) {
+        if let Some(path) = self.urdf.file.show(ui, "urdf-path", "Open URDF…", PathKind::Open("URDF", &["urdf", "xml"]))
+        {
             self.open_urdf(path);
         }
         visuals_notice(ui, &self.visuals);

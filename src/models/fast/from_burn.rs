@@ -10,6 +10,7 @@ use burn::nn::{BatchNorm, Linear};
 use burn::tensor::Tensor;
 
 use super::{Activation, DenseLayer, Skip};
+use crate::models::HiddenActivation;
 use crate::models::architecture::Network;
 
 /// The network's layers, or `None` where it has no dense-chain form (a
@@ -18,10 +19,11 @@ pub fn dense_layers(network: &Network) -> Option<Vec<DenseLayer>> {
     let layers = match network {
         Network::CycleIk(net) => {
             let first_tanh = net.layers.len().saturating_sub(net.n_tanh);
+            let hidden = hidden_activation(net.activation);
             net.layers
                 .iter()
                 .enumerate()
-                .map(|(i, l)| linear(l, if i >= first_tanh { Activation::Tanh } else { Activation::Gelu }))
+                .map(|(i, l)| linear(l, if i >= first_tanh { Activation::Tanh } else { hidden }))
                 .collect()
         }
         Network::IknetOriginal(net) => net
@@ -55,6 +57,16 @@ pub fn dense_layers(network: &Network) -> Option<Vec<DenseLayer>> {
         }
     };
     Some(layers)
+}
+
+fn hidden_activation(activation: HiddenActivation) -> Activation {
+    match activation {
+        HiddenActivation::Gelu => Activation::Gelu,
+        HiddenActivation::Relu => Activation::Relu,
+        HiddenActivation::LeakyRelu => Activation::LeakyRelu,
+        HiddenActivation::Celu => Activation::Celu,
+        HiddenActivation::Selu => Activation::Selu,
+    }
 }
 
 fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {

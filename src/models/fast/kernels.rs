@@ -110,7 +110,18 @@ fn finish_portable(y: &mut [f32], bias: &[f32], skip: Option<&[f32]>, activation
         Activation::Relu => y.iter_mut().for_each(|v| *v = v.max(0.0)),
         Activation::Gelu => y.iter_mut().for_each(|v| *v = gelu(*v)),
         Activation::Tanh => y.iter_mut().for_each(|v| *v = tanh(*v)),
+        Activation::LeakyRelu => y.iter_mut().for_each(|v| *v = if *v < 0.0 { 0.01 * *v } else { *v }),
+        Activation::Celu => y.iter_mut().for_each(|v| *v = v.max(0.0) + v.min(0.0).exp_m1()),
+        Activation::Selu => y.iter_mut().for_each(|v| *v = selu(*v)),
     }
+}
+
+/// SELU with PyTorch's constants.
+#[inline(always)]
+fn selu(x: f32) -> f32 {
+    const ALPHA: f32 = 1.673_263_2;
+    const SCALE: f32 = 1.050_701;
+    SCALE * (x.max(0.0) + ALPHA * x.min(0.0).exp_m1())
 }
 
 /// Exact GELU as burn computes it, `x/2 · (1 + erf(x/√2))`, with `erf`

@@ -35,6 +35,10 @@ pub enum Activation {
     Relu,
     Gelu,
     Tanh,
+    /// PyTorch's defaults: slope 0.01; CELU α = 1.
+    LeakyRelu,
+    Celu,
+    Selu,
 }
 
 /// How the fast path stores weights. f16 rounds each weight; int8 stores

@@ -51,7 +51,7 @@ use fk_grad::JointFrames;
 
 use super::{LossConfig, LossParts, TrainError};
 use crate::kinematics::Chain;
-use crate::models::{IoMapping, Network, OutputDecoding, POSE_INPUT};
+use crate::models::{HiddenActivation, IoMapping, Network, OutputDecoding, POSE_INPUT};
 
 /// One training batch as plain rows.
 #[derive(Debug, Clone, Copy)]
@@ -127,6 +127,12 @@ impl FastTrainer {
         let Network::CycleIk(net) = network else {
             return Err(TrainError::InvalidConfig("the fast training path trains CycleIK networks only".into()));
         };
+        if net.activation != HiddenActivation::Gelu {
+            return Err(TrainError::InvalidConfig(format!(
+                "the fast training path has GELU hidden layers; this network uses {} (train it with --engine burn)",
+                net.activation.torch_name()
+            )));
+        }
         let first_tanh = net.layers.len().saturating_sub(net.n_tanh);
         let layers: Vec<Layer> = net
             .layers
