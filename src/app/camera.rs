@@ -5,6 +5,8 @@
 //! when a robot comes on stage, on F (frame) and V (reset view), and again
 //! whenever the panel changes width.
 
+use bevy::camera::primitives::Aabb;
+use bevy::ecs::system::SystemParam;
 use bevy::input::mouse::{AccumulatedMouseMotion, AccumulatedMouseScroll, MouseScrollUnit};
 use bevy::prelude::*;
 use bevy::window::PrimaryWindow;
@@ -13,12 +15,17 @@ use bevy_egui::input::egui_wants_any_pointer_input;
 use super::convert::{robot_to_bevy, to_vec3};
 use super::flow::StudioSet;
 use super::nullspace::Ghosts;
-use super::robot::{ArmState, StudioRobot};
+use super::robot::{ArmState, LinkVisual, StudioRobot};
+use super::scene::SceneOptions;
 use super::target::{GizmoDrag, Target};
+use super::urdf_visuals::VisualPart;
 
 /// Direction of the home view (V): in front of the robot, on its right, from above.
 const HOME_YAW: f32 = 0.9;
 const HOME_PITCH: f32 = -0.45;
+/// Turns tried around the home direction, in order of preference, when the
+/// environment (frame posts, the other arm) hides the arm from it.
+const CLEAR_VIEW_YAWS: [f32; 13] = [0.0, 0.2, -0.2, 0.4, -0.4, 0.6, -0.6, 0.8, -0.8, 1.0, -1.0, 1.2, -1.2];
 /// Part of the free area's half-angle the framed sphere may fill.
 const FRAME_FILL: f32 = 0.92;
 /// Zoom limits, as multiples of the distance that frames the arm.
@@ -159,7 +166,10 @@ fn orbit_with_mouse(
     }
 }
 
-/// Frames the arm when a robot comes on stage, and on [`FrameView`].
+/// Frames the arm when a robot comes on stage, and on [`FrameView`]. From the
+/// home direction the view turns to the nearest yaw from which the environment
+/// hides the fewest of the arm's points, again when the environment's meshes
+/// arrive (they are decoded in the background) unless the user moved the view.
 #[allow(clippy::too_many_arguments)]
 fn frame_on_request(
     mut requests: MessageReader<FrameView>,
@@ -168,29 +178,73 @@ fn frame_on_request(
     target: Res<Target>,
     ghosts: Res<Ghosts>,
     free: Res<FreeArea>,
+    environment: Environment,
     mut shown: Local<Option<std::sync::Arc<ik_studio::robots::Robot>>>,
+    mut auto_view: Local<Option<(f32, f32)>>,
     mut cameras: Query<(&mut OrbitCamera, &Camera, &Projection)>,
 ) {
     let new_robot = !shown.as_ref().is_some_and(|r| std::sync::Arc::ptr_eq(r, &studio.robot));
     let request = requests.read().last().copied();
-    if !new_robot && request.is_none() {
+    let untouched = |orbit: &OrbitCamera| *auto_view == Some((orbit.yaw, orbit.pitch));
+    let meshes_arrived = environment.appeared() && cameras.iter().any(|(orbit, ..)| untouched(orbit));
+    if !new_robot && request.is_none() && !meshes_arrived {
         return;
     }
     *shown = Some(studio.robot.clone());
     // A new robot's ghosts are still the old robot's.
     let points = framing_points(&studio, &arm.q, &target, (!new_robot).then_some(&*ghosts));
     let Some((center, radius)) = view_math::bounding_sphere(&points) else { return };
+    let arm_points = framing_points(&studio, &arm.q, &target, None);
+    let occluders = environment.boxes();
     for (mut orbit, camera, projection) in &mut cameras {
         let size = camera.logical_viewport_size().unwrap_or(Vec2::new(1280.0, 800.0));
         let Some(lens) = lens(projection, size) else { continue };
-        if new_robot || request == Some(FrameView::Home) {
-            (orbit.yaw, orbit.pitch) = (HOME_YAW, HOME_PITCH);
-        }
         let (fit, shift) = view_math::frame_sphere(radius, free_ndc(&free, size), lens);
+        if new_robot || request == Some(FrameView::Home) || meshes_arrived {
+            let yaw = view_math::clear_yaw(center, fit, HOME_YAW, HOME_PITCH, &arm_points, &occluders);
+            (orbit.yaw, orbit.pitch) = (yaw, HOME_PITCH);
+            *auto_view = Some((orbit.yaw, orbit.pitch));
+        }
         orbit.focus = center;
         orbit.radius = fit;
         orbit.lens_shift = shift;
         orbit.framed = Some(Framed { center, radius, fit });
+    }
+}
+
+/// The parts of the links that are not the arm, as world boxes: what may hide it.
+#[derive(SystemParam)]
+struct Environment<'w, 's> {
+    options: Res<'w, SceneOptions>,
+    parts: Query<'w, 's, (&'static GlobalTransform, &'static Aabb, &'static ChildOf), With<VisualPart>>,
+    links: Query<'w, 's, &'static LinkVisual>,
+    new_bounds: Query<'w, 's, (), (Added<Aabb>, With<VisualPart>)>,
+}
+
+impl Environment<'_, '_> {
+    /// Parts got their bounds this frame (their meshes arrived).
+    fn appeared(&self) -> bool {
+        !self.new_bounds.is_empty()
+    }
+
+    fn boxes(&self) -> Vec<(Vec3, Vec3)> {
+        if !self.options.environment {
+            return Vec::new();
+        }
+        let environment = |parent: &ChildOf| self.links.get(parent.parent()).is_ok_and(|l| !l.on_arm);
+        let world_box = |(frame, aabb): (&GlobalTransform, &Aabb)| {
+            let (center, half) = (Vec3::from(aabb.center), Vec3::from(aabb.half_extents));
+            let corners = (0..8).map(|i| {
+                let sign = Vec3::new(
+                    if i & 1 == 0 { -1.0 } else { 1.0 },
+                    if i & 2 == 0 { -1.0 } else { 1.0 },
+                    if i & 4 == 0 { -1.0 } else { 1.0 },
+                );
+                frame.transform_point(center + sign * half)
+            });
+            corners.fold((Vec3::INFINITY, Vec3::NEG_INFINITY), |(lo, hi), c| (lo.min(c), hi.max(c)))
+        };
+        self.parts.iter().filter(|(_, _, parent)| environment(parent)).map(|(f, a, _)| world_box((f, a))).collect()
     }
 }
 
@@ -255,6 +309,51 @@ fn apply_orbit(mut cameras: Query<(&OrbitCamera, &mut Transform), Changed<OrbitC
 /// Pure geometry of framing and zooming.
 pub mod view_math {
     use super::*;
+
+    /// The yaw nearest `home` (of [`CLEAR_VIEW_YAWS`] around it) from which the
+    /// fewest `points` are hidden behind the `boxes`, for a camera `distance`
+    /// from `center` at `pitch`.
+    pub fn clear_yaw(
+        center: Vec3,
+        distance: f32,
+        home: f32,
+        pitch: f32,
+        points: &[Vec3],
+        boxes: &[(Vec3, Vec3)],
+    ) -> f32 {
+        let hidden = |yaw: f32| {
+            let eye = center + Quat::from_euler(EulerRot::YXZ, yaw, pitch, 0.0) * Vec3::Z * distance;
+            points.iter().filter(|&&p| boxes.iter().any(|&(lo, hi)| segment_hits_box(eye, p, lo, hi))).count()
+        };
+        // `min_by_key` keeps the first of equals: the nearest to home.
+        CLEAR_VIEW_YAWS.iter().map(|d| home + d).min_by_key(|&yaw| hidden(yaw)).unwrap_or(home)
+    }
+
+    /// Whether the segment from `a` to `b` passes through the box (slab test); a
+    /// point inside a box (a shoulder inside the torso) is not hidden by it.
+    pub fn segment_hits_box(a: Vec3, b: Vec3, lo: Vec3, hi: Vec3) -> bool {
+        let inside = |p: Vec3| p.cmpge(lo).all() && p.cmple(hi).all();
+        if inside(a) || inside(b) {
+            return false;
+        }
+        let d = b - a;
+        let (mut t0, mut t1) = (0.0f32, 1.0f32);
+        for i in 0..3 {
+            if d[i].abs() < 1e-9 {
+                if a[i] < lo[i] || a[i] > hi[i] {
+                    return false;
+                }
+                continue;
+            }
+            let (near, far) = ((lo[i] - a[i]) / d[i], (hi[i] - a[i]) / d[i]);
+            t0 = t0.max(near.min(far));
+            t1 = t1.min(near.max(far));
+            if t0 > t1 {
+                return false;
+            }
+        }
+        true
+    }
 
     /// Centre and radius of a sphere around `points` (the box's centre; at least 5 cm).
     pub fn bounding_sphere(points: &[Vec3]) -> Option<(Vec3, f32)> {
@@ -400,5 +499,30 @@ mod tests {
         let (c, r) = bounding_sphere(&points).unwrap();
         assert!(points.iter().all(|p| p.distance(c) <= r + 1e-6));
         assert_eq!(bounding_sphere(&[Vec3::ONE]).unwrap(), (Vec3::ONE, 0.05));
+    }
+
+    #[test]
+    fn a_segment_through_a_box_hits_it_one_beside_or_ending_inside_does_not() {
+        let (lo, hi) = (Vec3::splat(-0.1), Vec3::splat(0.1));
+        assert!(segment_hits_box(Vec3::new(-1.0, 0.0, 0.0), Vec3::new(1.0, 0.05, 0.0), lo, hi));
+        assert!(!segment_hits_box(Vec3::new(-1.0, 0.3, 0.0), Vec3::new(1.0, 0.3, 0.0), lo, hi));
+        assert!(!segment_hits_box(Vec3::new(-1.0, 0.0, 0.0), Vec3::new(-0.5, 0.0, 0.0), lo, hi));
+        assert!(!segment_hits_box(Vec3::new(-1.0, 0.0, 0.0), Vec3::ZERO, lo, hi));
+    }
+
+    #[test]
+    fn the_view_turns_past_a_post_that_hides_the_arm_and_stays_home_when_nothing_does() {
+        let (center, distance) = (Vec3::ZERO, 3.0);
+        let arm = [Vec3::ZERO, Vec3::new(0.0, 0.2, 0.0), Vec3::new(0.05, 0.4, 0.0)];
+        assert_eq!(clear_yaw(center, distance, HOME_YAW, HOME_PITCH, &arm, &[]), HOME_YAW);
+        // A post halfway between the home eye and the arm.
+        let eye = Quat::from_euler(EulerRot::YXZ, HOME_YAW, HOME_PITCH, 0.0) * Vec3::Z * distance;
+        let mid = eye * 0.5;
+        let post = (Vec3::new(mid.x - 0.05, -2.0, mid.z - 0.05), Vec3::new(mid.x + 0.05, 3.0, mid.z + 0.05));
+        let yaw = clear_yaw(center, distance, HOME_YAW, HOME_PITCH, &arm, &[post]);
+        assert_ne!(yaw, HOME_YAW);
+        let eye = Quat::from_euler(EulerRot::YXZ, yaw, HOME_PITCH, 0.0) * Vec3::Z * distance;
+        assert!(arm.iter().all(|&p| !segment_hits_box(eye, p, post.0, post.1)));
+        assert!((yaw - HOME_YAW).abs() <= 0.4, "the nearest clear yaw, not any: {yaw}");
     }
 }
