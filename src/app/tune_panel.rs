@@ -467,7 +467,7 @@ impl TuneTab<'_> {
         }
         trial_table(ui, session);
         Plot::new("tune-best")
-            .height(130.0)
+            .height(180.0)
             .legend(Legend::default())
             .x_axis_label("trial")
             .y_axis_label("best validation error (mm)")
@@ -488,7 +488,7 @@ fn trial_table(ui: &mut egui::Ui, session: &TuneSession) {
     if session.trials.is_empty() {
         return;
     }
-    egui::ScrollArea::vertical().id_salt("tune-trials").max_height(170.0).show(ui, |ui| {
+    egui::ScrollArea::vertical().id_salt("tune-trials").max_height(150.0).show(ui, |ui| {
         egui::Grid::new("tune-trial-table").striped(true).num_columns(5).show(ui, |ui| {
             for title in ["#", "state", "value", "epochs", "params"] {
                 ui.strong(title);
