@@ -25,6 +25,7 @@ mod target;
 mod tests;
 pub mod train_panel;
 pub mod trajectory;
+pub mod tune_panel;
 pub mod urdf_visuals;
 
 use std::path::PathBuf;
@@ -57,6 +58,8 @@ pub struct StudioOptions {
     /// Open the Train and/or Compare windows at start.
     pub open_train: bool,
     pub open_compare: bool,
+    /// Open the Train window on its Tune tab at start.
+    pub open_tune: bool,
     /// Show link frames and names from the start.
     pub link_frames: bool,
     /// Target set at start, as a drag would set it (`--target`).
@@ -79,6 +82,7 @@ impl Default for StudioOptions {
             refine_ghosts: false,
             open_train: false,
             open_compare: false,
+            open_tune: false,
             link_frames: false,
             target: None,
             solver: None,
@@ -140,6 +144,7 @@ impl Plugin for CorePlugins {
             side_by_side::SideBySidePlugin,
             nullspace::NullspacePlugin,
             train_panel::TrainPanelPlugin,
+            tune_panel::TunePanelPlugin,
             evaluate_panel::EvaluatePlugin,
             trajectory::TrajectoryPlugin,
             script::ScriptPlugin,

@@ -533,3 +533,101 @@ fn the_builtin_robots_draw_all_their_visuals() {
         assert!(report.drawn > 0 && report.missing.is_empty() && !report.skeleton_only, "{name}: {}", report.summary());
     }
 }
+
+/// The Tune tab's form set for a quick IKNet study of OMX in `out`.
+fn quick_study(app: &mut App, out: &std::path::Path, trials: usize, epochs: usize) {
+    let mut form = app.world_mut().resource_mut::<super::tune_panel::TuneForm>();
+    form.model = ik_studio::models::ModelKind::IknetOriginal;
+    (form.samples, form.trials, form.epochs, form.max_steps_per_epoch) = (1_500, trials, epochs, Some(4));
+    form.out = out.to_path_buf();
+}
+
+fn tune_session(app: &App) -> &super::tune_panel::TuneSession {
+    app.world().resource::<super::tune_panel::TuneSession>()
+}
+
+#[test]
+fn a_study_from_the_tune_tab_fills_the_trial_table_and_its_best_model_joins_the_solvers() {
+    use super::tune_panel::{RowState, TuneCommand};
+    let mut app = headless("omx");
+    run_until(&mut app, "omx's networks", |app| !app.world().resource::<ModelLoads>().busy());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("study");
+    quick_study(&mut app, &out, 3, 1);
+    app.world_mut().write_message(TuneCommand::Start);
+    app.update();
+    assert!(tune_session(&app).running(), "preparing counts as running");
+    run_until(&mut app, "the study", |app| !tune_session(app).running());
+    let session = tune_session(&app);
+    assert!(session.status.starts_with("finished: 3 trials"), "{}", session.status);
+    let numbers: Vec<usize> = session.trials.iter().map(|r| r.number).collect();
+    assert_eq!(numbers, [0, 1, 2]);
+    for row in &session.trials {
+        assert_eq!(row.state, RowState::Done(ik_studio::tune::TrialState::Complete), "{row:?}");
+        assert!(row.value.is_some_and(|v| v > 0.0) && row.epochs == 1 && !row.params.is_empty(), "{row:?}");
+    }
+    assert_eq!(session.progress_text().unwrap().split(" · ").next(), Some("3 of 3 trials"));
+    let curve = session.best_so_far();
+    assert_eq!(curve.len(), 3);
+    assert!(curve.windows(2).all(|w| w[1][1] <= w[0][1]), "{curve:?}");
+    let best = out.join(ik_studio::tune::study::BEST_DIR);
+    assert_eq!(session.best.as_ref(), Some(&best));
+    assert!(best.join("card.json").is_file());
+    run_until(&mut app, "the best model in the solver list", |app| {
+        app.world().resource::<SolverChoice>().solvers.iter().any(|s| s.name() == "iknet-original (trained 1)")
+    });
+}
+
+#[test]
+fn stop_ends_a_study_start_resumes_it_and_bad_input_is_a_status_line() {
+    use super::tune_panel::{RowState, TuneCommand, TuneForm};
+    let mut app = headless("omx");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("study");
+    quick_study(&mut app, &out, 1000, 2);
+    app.world_mut().write_message(TuneCommand::Start);
+    run_until(&mut app, "two finished trials", |app| tune_session(app).finished_count() >= 2);
+    app.world_mut().write_message(TuneCommand::Stop);
+    let stopped = Instant::now();
+    run_until(&mut app, "the stop", |app| !tune_session(app).running());
+    assert!(stopped.elapsed() < Duration::from_secs(10), "the study ended soon after Stop");
+    let session = tune_session(&app);
+    assert!(session.status.starts_with("stopped after"), "{}", session.status);
+    assert!(session.trials.iter().all(|r| r.state != RowState::Running));
+    let recorded = session.finished_count();
+    eprintln!("{recorded} trials recorded before the stop, {:?} after it", stopped.elapsed());
+    assert!((2..1000).contains(&recorded));
+    let lines = std::fs::read_to_string(out.join("study.jsonl")).unwrap_or_default().lines().count();
+    assert_eq!(lines, recorded, "the table shows what the log holds");
+
+    // Start with the same folder resumes: the earlier trials are in the table, one more runs.
+    app.world_mut().resource_mut::<TuneForm>().trials = recorded + 1;
+    app.world_mut().write_message(TuneCommand::Start);
+    app.update();
+    run_until(&mut app, "the resumed study", |app| !tune_session(app).running());
+    let session = tune_session(&app);
+    assert!(session.status.starts_with("finished"), "{}", session.status);
+    assert_eq!(session.trials.len(), recorded + 1);
+    assert_eq!(session.trials.iter().filter(|r| r.resumed).count(), recorded);
+
+    // A bad space file and a study folder of another model: one status line each, no panic.
+    let space = dir.path().join("space.json");
+    std::fs::write(&space, r#"{"no_such_parameter": {"low": 1, "high": 2}}"#).unwrap();
+    app.world_mut().resource_mut::<TuneForm>().space = Some(space);
+    app.world_mut().write_message(TuneCommand::Start);
+    app.update();
+    run_until(&mut app, "the refusal", |app| !tune_session(app).running());
+    let status = tune_session(&app).status.clone();
+    assert!(status.starts_with("cannot start") && status.contains("space.json"), "{status}");
+    assert!(!status.contains('\n'));
+    {
+        let mut form = app.world_mut().resource_mut::<TuneForm>();
+        form.space = None;
+        form.model = ik_studio::models::ModelKind::CycleikMlp;
+    }
+    app.world_mut().write_message(TuneCommand::Start);
+    app.update();
+    run_until(&mut app, "the refusal", |app| !tune_session(app).running());
+    let status = tune_session(&app).status.clone();
+    assert!(status.starts_with("cannot start") && status.contains("holds a study of iknet-original"), "{status}");
+}

@@ -1,16 +1,18 @@
 //! The Train window: pick model, preset, data and hyper-parameters, start and
 //! stop a training run on a background thread, watch loss and validation
 //! curves live (restarts marked), and find the checkpoint where it was saved.
+//! Its Tune tab is [`super::tune_panel`]'s hyper-parameter search.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass, egui};
 use egui_plot::{Legend, Line, Plot, VLine};
-use ik_studio::data::{self, SampleConfig};
+use ik_studio::data::{self, Dataset, SampleConfig};
 use ik_studio::models::{ModelKind, Preset};
+use ik_studio::robots::Robot;
 use ik_studio::train::{self, TrainConfig, TrainEvent, TrainHandle, TrainJob};
 
 use super::file_field::{PathField, PathKind};
@@ -18,11 +20,21 @@ use super::flow::StudioSet;
 use super::jobs::{JobSlot, Pool};
 use super::robot::StudioRobot;
 use super::solve::ModelSaved;
+use super::tune_panel::TuneTab;
+
+/// The Train window's two tabs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TrainTab {
+    #[default]
+    Train,
+    Tune,
+}
 
 /// What the next run will be.
 #[derive(Resource, Debug, Clone)]
 pub struct TrainForm {
     pub open: bool,
+    pub tab: TrainTab,
     pub model: ModelKind,
     pub preset: Preset,
     /// A dataset file; when absent, `samples` are drawn from the robot's largest workspace.
@@ -41,6 +53,7 @@ impl Default for TrainForm {
     fn default() -> Self {
         Self {
             open: false,
+            tab: TrainTab::Train,
             model: ModelKind::CycleikMlp,
             preset: Preset::Compact,
             dataset: None,
@@ -81,7 +94,7 @@ pub struct TrainSession {
     position: Option<(usize, usize)>,
     started: Option<Instant>,
     /// Reading or sampling the dataset, off the main thread, before the run starts.
-    prep: JobSlot<(TrainForm, ik_studio::robots::Robot), anyhow::Result<TrainJob>>,
+    prep: JobSlot<(TrainForm, Robot), anyhow::Result<TrainJob>>,
 }
 
 impl TrainSession {
@@ -177,18 +190,8 @@ fn start_prepared(mut session: ResMut<TrainSession>) {
 }
 
 /// The run's dataset (read or sampled) and configuration; slow, so never in a frame.
-fn prepare(form: &TrainForm, robot: ik_studio::robots::Robot) -> anyhow::Result<TrainJob> {
-    let dataset = match &form.dataset {
-        Some(path) => {
-            let d = data::read_dataset(path)?;
-            d.meta.check_robot(&robot)?;
-            d
-        }
-        None => {
-            let ws = robot.default_workspace().clone();
-            data::sample_dataset(&robot, &ws, &SampleConfig::new(form.samples.max(100), 0), &|_| {})?.0
-        }
-    };
+fn prepare(form: &TrainForm, robot: Robot) -> anyhow::Result<TrainJob> {
+    let dataset = load_dataset(form.dataset.as_deref(), form.samples, &robot)?;
     let mut config = TrainConfig::new(form.model, form.preset)?;
     config.epochs = form.epochs.max(1);
     config.max_steps_per_epoch = form.max_steps_per_epoch;
@@ -200,6 +203,21 @@ fn prepare(form: &TrainForm, robot: ik_studio::robots::Robot) -> anyhow::Result<
     }
     let out = form.out.join(&robot.name).join(form.model.to_string());
     Ok(TrainJob { robot, dataset: Arc::new(dataset), dataset_path: form.dataset.clone(), config, out: Some(out) })
+}
+
+/// The dataset file for `robot`, or `samples` (at least 100) drawn from its largest workspace.
+pub(super) fn load_dataset(file: Option<&Path>, samples: usize, robot: &Robot) -> anyhow::Result<Dataset> {
+    Ok(match file {
+        Some(path) => {
+            let d = data::read_dataset(path)?;
+            d.meta.check_robot(robot)?;
+            d
+        }
+        None => {
+            let ws = robot.default_workspace().clone();
+            data::sample_dataset(robot, &ws, &SampleConfig::new(samples.max(100), 0), &|_| {})?.0
+        }
+    })
 }
 
 fn drain_events(mut session: ResMut<TrainSession>, mut saved: MessageWriter<ModelSaved>) {
@@ -265,6 +283,7 @@ fn draw_train_window(
     mut form: ResMut<TrainForm>,
     session: Res<TrainSession>,
     mut commands: MessageWriter<TrainCommand>,
+    mut tune: TuneTab,
 ) -> Result {
     if !form.open {
         return Ok(());
@@ -272,6 +291,16 @@ fn draw_train_window(
     let ctx = contexts.ctx_mut()?;
     let mut open = true;
     egui::Window::new("Train").open(&mut open).default_pos([330.0, 30.0]).default_width(460.0).show(ctx, |ui| {
+        ui.horizontal(|ui| {
+            let busy = |running: bool| if running { " ●" } else { "" };
+            ui.selectable_value(&mut form.tab, TrainTab::Train, format!("Train{}", busy(session.running())));
+            ui.selectable_value(&mut form.tab, TrainTab::Tune, format!("Tune{}", busy(tune.running())));
+        });
+        ui.separator();
+        if form.tab == TrainTab::Tune {
+            tune.show(ui);
+            return;
+        }
         ui.add_enabled_ui(!session.running(), |ui| form_fields(ui, &mut form));
         ui.horizontal(|ui| {
             if session.running() {
@@ -312,38 +341,57 @@ fn draw_train_window(
     Ok(())
 }
 
+/// Grid rows: the model and its preset (a preset the model lacks falls back to Compact).
+pub(super) fn model_rows(ui: &mut egui::Ui, id: &str, model: &mut ModelKind, preset: &mut Preset) {
+    ui.label("model");
+    egui::ComboBox::from_id_salt((id, "model")).selected_text(model.to_string()).show_ui(ui, |ui| {
+        for kind in ModelKind::ALL {
+            ui.selectable_value(model, kind, kind.to_string());
+        }
+    });
+    ui.end_row();
+    ui.label("preset");
+    egui::ComboBox::from_id_salt((id, "preset")).selected_text(preset.to_string()).show_ui(ui, |ui| {
+        for p in model.presets() {
+            ui.selectable_value(preset, *p, p.to_string());
+        }
+    });
+    ui.end_row();
+    if !model.presets().contains(preset) {
+        *preset = Preset::Compact;
+    }
+}
+
+/// Grid rows: a dataset file, or a number of samples to draw.
+pub(super) fn dataset_rows(
+    ui: &mut egui::Ui,
+    id: &str,
+    dataset: &mut Option<PathBuf>,
+    samples: &mut usize,
+    field: &mut PathField,
+) {
+    ui.label("data");
+    ui.horizontal(|ui| {
+        match dataset {
+            Some(path) => ui.label(path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()),
+            None => ui.add(egui::DragValue::new(samples).range(1_000..=2_000_000).suffix(" new samples")),
+        };
+        if dataset.is_some() && ui.button("Sample instead").clicked() {
+            *dataset = None;
+        }
+    });
+    ui.end_row();
+    ui.label("");
+    if let Some(path) = field.show(ui, id, "Open…", PathKind::Open("dataset", &["ikd"])) {
+        *dataset = Some(path);
+    }
+    ui.end_row();
+}
+
 fn form_fields(ui: &mut egui::Ui, form: &mut TrainForm) {
     egui::Grid::new("train_form").num_columns(2).show(ui, |ui| {
-        ui.label("model");
-        egui::ComboBox::from_id_salt("model").selected_text(form.model.to_string()).show_ui(ui, |ui| {
-            for kind in ModelKind::ALL {
-                ui.selectable_value(&mut form.model, kind, kind.to_string());
-            }
-        });
-        ui.end_row();
-        ui.label("preset");
-        egui::ComboBox::from_id_salt("preset").selected_text(form.preset.to_string()).show_ui(ui, |ui| {
-            for preset in form.model.presets() {
-                ui.selectable_value(&mut form.preset, *preset, preset.to_string());
-            }
-        });
-        ui.end_row();
-        ui.label("data");
-        ui.horizontal(|ui| {
-            match &form.dataset {
-                Some(path) => ui.label(path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()),
-                None => ui.add(egui::DragValue::new(&mut form.samples).range(1_000..=2_000_000).suffix(" new samples")),
-            };
-            if form.dataset.is_some() && ui.button("Sample instead").clicked() {
-                form.dataset = None;
-            }
-        });
-        ui.end_row();
-        ui.label("");
-        if let Some(path) = form.dataset_field.show(ui, "train-data", "Open…", PathKind::Open("dataset", &["ikd"])) {
-            form.dataset = Some(path);
-        }
-        ui.end_row();
+        model_rows(ui, "train", &mut form.model, &mut form.preset);
+        dataset_rows(ui, "train-data", &mut form.dataset, &mut form.samples, &mut form.dataset_field);
         ui.label("epochs");
         ui.add(egui::DragValue::new(&mut form.epochs).range(1..=1000));
         ui.end_row();
@@ -358,7 +406,4 @@ fn form_fields(ui: &mut egui::Ui, form: &mut TrainForm) {
         }
         ui.end_row();
     });
-    if !form.model.presets().contains(&form.preset) {
-        form.preset = Preset::Compact;
-    }
 }

@@ -43,6 +43,9 @@ pub struct StudioArgs {
     /// Open the Compare window at start.
     #[arg(long)]
     compare_window: bool,
+    /// Open the Train window on its Tune tab (hyper-parameter search) at start.
+    #[arg(long)]
+    tune_window: bool,
     /// Show every link's frame and name.
     #[arg(long)]
     link_frames: bool,
@@ -115,6 +118,7 @@ pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
         refine_ghosts: args.refine_ghosts,
         open_train: args.train_window,
         open_compare: args.compare_window,
+        open_tune: args.tune_window,
         link_frames: args.link_frames,
         target,
         solver: args.solver.clone(),

@@ -85,6 +85,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
         seed: args.seed,
         out: args.out.clone(),
         max_steps_per_epoch: args.max_steps_per_epoch,
+        cancel: Default::default(),
     };
     let json = args.json;
     let outcome = tune::tune(&job, &|event| print_event(&event, json))?;
@@ -126,6 +127,7 @@ fn print_event(event: &TuneEvent, json: bool) {
         }
         TuneEvent::TrialStarted { number, params } => println!("trial {number:>3} started: {}", describe(params)),
         TuneEvent::Epoch { .. } => {}
+        TuneEvent::TrialInterrupted { number } => println!("trial {number:>3} interrupted (runs again on resume)"),
         TuneEvent::TrialFinished(record) => println!("{}", finished_line(record)),
     }
 }

@@ -9,6 +9,11 @@
 //!
 //! Trials run `jobs` at a time, each in its own rayon pool with an equal
 //! share of the threads.
+//!
+//! A study stops when [`TuneJob::cancel`] is set (or [`TuneHandle::cancel`] is
+//! called): no trial starts after that, the running ones stop at their next
+//! training step, and those are not written to `study.jsonl` (their folders
+//! are removed), so a resume runs them again from the start.
 
 mod pruner;
 mod report;
@@ -18,8 +23,10 @@ pub mod study;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use thiserror::Error;
@@ -33,7 +40,9 @@ pub use study::{StudyLog, StudyMeta, TrialRecord, TrialState};
 use crate::data::{DataError, Dataset};
 use crate::models::{ModelError, ModelKind, Preset, cpu_device, read_checkpoint, save_checkpoint};
 use crate::robots::Robot;
-use crate::train::{EpochControl, EpochRecord, TrainError, TrainJob, TrainOutcome, read_history, train_observed};
+use crate::train::{
+    EpochControl, EpochRecord, StopReason, TrainError, TrainJob, TrainOutcome, read_history, train_observed,
+};
 
 #[derive(Debug, Error)]
 pub enum TuneError {
@@ -49,6 +58,8 @@ pub enum TuneError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("study report: {0}")]
     Report(String),
+    #[error("the study's thread panicked: {0}")]
+    Panicked(String),
     #[error(transparent)]
     Model(#[from] ModelError),
     #[error(transparent)]
@@ -81,6 +92,9 @@ pub struct TuneJob {
     pub out: PathBuf,
     /// Cap on steps per epoch (quick studies and tests).
     pub max_steps_per_epoch: Option<usize>,
+    /// Set to stop the study: no trial starts after it, running trials stop
+    /// at their next step and are left out of the log (a resume redoes them).
+    pub cancel: Arc<AtomicBool>,
 }
 
 /// Progress of a study, reported from the worker threads.
@@ -103,6 +117,10 @@ pub enum TuneEvent {
         value: f64,
     },
     TrialFinished(TrialRecord),
+    /// A trial stopped by [`TuneJob::cancel`]: not recorded, a resume runs it again.
+    TrialInterrupted {
+        number: usize,
+    },
 }
 
 /// A finished study.
@@ -116,6 +134,53 @@ pub struct TuneOutcome {
     /// `summary.md` and `history.png`.
     pub reports: Vec<PathBuf>,
     pub wall_seconds: f64,
+    /// Stopped by [`TuneJob::cancel`] before every trial was recorded.
+    pub cancelled: bool,
+}
+
+/// A study on its own thread: read `events`, call `cancel()` to stop it,
+/// `join()` once `is_finished()` for the outcome.
+pub struct TuneHandle {
+    pub events: Receiver<TuneEvent>,
+    cancel: Arc<AtomicBool>,
+    thread: JoinHandle<Result<TuneOutcome, TuneError>>,
+}
+
+impl TuneHandle {
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    pub fn join(self) -> Result<TuneOutcome, TuneError> {
+        self.thread.join().unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(TuneError::Panicked(message))
+        })
+    }
+}
+
+/// Runs the study of `job` on a new thread; its events arrive on the handle's channel.
+pub fn spawn(job: TuneJob) -> TuneHandle {
+    let (sender, events) = mpsc::channel();
+    let cancel = job.cancel.clone();
+    let thread = std::thread::Builder::new()
+        .name("ik-studio-tune".into())
+        .spawn(move || {
+            tune(&job, &|event| {
+                // A dropped receiver only means nobody listens any more.
+                let _ = sender.send(event);
+            })
+        })
+        .expect("the OS can start a thread");
+    TuneHandle { events, cancel, thread }
 }
 
 /// Runs the study of `job`; `on_event` hears its progress (from several threads).
@@ -166,7 +231,8 @@ pub fn tune(job: &TuneJob, on_event: &(dyn Fn(TuneEvent) + Sync)) -> Result<Tune
     }
     let wall_seconds = started.elapsed().as_secs_f64();
     let reports = write_report(&job.out, &meta, &records, &pruner, wall_seconds)?;
-    Ok(TuneOutcome { trials: records, resumed, best, reports, wall_seconds })
+    let cancelled = (0..job.trials).any(|n| records.binary_search_by_key(&n, |r| r.number).is_err());
+    Ok(TuneOutcome { trials: records, resumed, best, reports, wall_seconds, cancelled })
 }
 
 fn check_job(job: &TuneJob) -> Result<(), TuneError> {
@@ -255,11 +321,20 @@ impl Study<'_> {
         self.shared().pending.len()
     }
 
-    /// Takes trials until none is left, running each and recording it.
+    fn cancelled(&self) -> bool {
+        self.job.cancel.load(Ordering::Relaxed)
+    }
+
+    /// Takes trials until none is left or the study is cancelled, running each and recording it.
     fn work(&self) {
-        while let Some((number, params)) = self.next_trial() {
+        while !self.cancelled()
+            && let Some((number, params)) = self.next_trial()
+        {
             (self.on_event)(TuneEvent::TrialStarted { number, params: params.clone() });
-            let record = self.run_trial(number, params);
+            let Some(record) = self.run_trial(number, params) else {
+                (self.on_event)(TuneEvent::TrialInterrupted { number });
+                continue;
+            };
             if let Err(error) = self.record(&record) {
                 let mut shared = self.shared();
                 shared.pending.clear();
@@ -294,10 +369,15 @@ impl Study<'_> {
         Ok(())
     }
 
-    /// Trains one trial in its own thread pool, reporting each epoch to the pruner.
-    fn run_trial(&self, number: usize, params: TrialParams) -> TrialRecord {
+    /// Trains one trial in its own thread pool, reporting each epoch to the
+    /// pruner; `None` when the study was cancelled during the trial (its folder
+    /// is removed: it is run again on resume).
+    fn run_trial(&self, number: usize, params: TrialParams) -> Option<TrialRecord> {
         let started = Instant::now();
         let checkpoint = study::trial_dir(number);
+        // A folder of an unrecorded trial is left by a kill: it must not count as a checkpoint to beat.
+        let folder = self.job.out.join(&checkpoint);
+        remove_trial_folder(&folder);
         let mut record = TrialRecord {
             number,
             params,
@@ -312,6 +392,10 @@ impl Study<'_> {
         let result = self.train_trial(number, &record.params, &checkpoint, &mut record.curve);
         record.seconds = started.elapsed().as_secs_f64();
         match result {
+            Ok((outcome, _)) if outcome.summary.stop == StopReason::Cancelled => {
+                remove_trial_folder(&folder);
+                return None;
+            }
             Ok((outcome, pruned)) => {
                 let summary = &outcome.summary;
                 record.epochs = summary.epochs_run;
@@ -331,7 +415,7 @@ impl Study<'_> {
                 record.error = Some(error);
             }
         }
-        record
+        Some(record)
     }
 
     /// The training run of a trial; true when the pruner stopped it.
@@ -355,7 +439,7 @@ impl Study<'_> {
         };
         // Nobody reads the step events: a closed channel drops them.
         let (events, _) = mpsc::channel();
-        let cancel = AtomicBool::new(false);
+        let cancel = &*job.cancel;
         let mut pruned = false;
         let mut best_mm = None;
         let mut observe = |epoch: &EpochRecord| {
@@ -381,8 +465,113 @@ impl Study<'_> {
             .build()
             .map_err(|e| format!("cannot start the trial's threads: {e}"))?;
         let outcome = pool
-            .install(|| train_observed(&train_job, &events, &cancel, &mut observe))
+            .install(|| train_observed(&train_job, &events, cancel, &mut observe))
             .map_err(|e: TrainError| e.to_string())?;
         Ok((outcome, pruned))
+    }
+}
+
+/// Removes the folder of a trial that is not (or not yet) in the log.
+fn remove_trial_folder(folder: &Path) {
+    // Absent is the usual case; a folder that cannot be removed is overwritten by the save.
+    let _ = std::fs::remove_dir_all(folder);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::data::{SampleConfig, sample_dataset};
+
+    /// A quick study of OMX's IKNet: 2 epochs of 4 steps per trial on 1500 samples.
+    fn quick_job(out: &Path, trials: usize) -> TuneJob {
+        let robot = crate::robots::builtin("omx").unwrap();
+        let config = SampleConfig { val_fraction: 0.1, check_collisions: false, ..SampleConfig::new(1500, 3) };
+        let (dataset, _) = sample_dataset(&robot, &robot.default_workspace().clone(), &config, &|_| {}).unwrap();
+        TuneJob {
+            robot,
+            dataset: Arc::new(dataset),
+            dataset_path: None,
+            model: ModelKind::IknetOriginal,
+            preset: Preset::Compact,
+            epochs: 2,
+            trials,
+            jobs: 1,
+            space: SearchSpace::default_for(ModelKind::IknetOriginal),
+            seed: 7,
+            out: out.to_path_buf(),
+            max_steps_per_epoch: Some(4),
+            cancel: Default::default(),
+        }
+    }
+
+    fn logged_numbers(out: &Path) -> Vec<usize> {
+        let (_, records) = StudyLog::open(out).unwrap();
+        let mut numbers: Vec<usize> = records.iter().map(|r| r.number).collect();
+        numbers.sort();
+        numbers
+    }
+
+    #[test]
+    fn a_cancelled_study_leaves_the_running_trial_out_of_the_log_and_a_resume_redoes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("study");
+        let job = quick_job(&out, 4);
+        // Stop as trial 1 starts (its run stops at its first step; stopping at an epoch's end
+        // could meet the pruner's own stop).
+        let (sender, events) = mpsc::channel();
+        let sender = Mutex::new(sender);
+        let cancel = job.cancel.clone();
+        let outcome = tune(&job, &|event| {
+            if let TuneEvent::TrialStarted { number: 1, .. } = event {
+                cancel.store(true, Ordering::Relaxed);
+            }
+            sender.lock().unwrap().send(event).unwrap();
+        })
+        .unwrap();
+        let events: Vec<TuneEvent> = events.try_iter().collect();
+        assert!(outcome.cancelled);
+        assert_eq!(outcome.trials.iter().map(|r| r.number).collect::<Vec<_>>(), [0]);
+        assert!(events.iter().any(|e| matches!(e, TuneEvent::TrialInterrupted { number: 1 })), "{events:?}");
+        assert!(
+            !events.iter().any(|e| matches!(e, TuneEvent::TrialStarted { number: 2, .. })),
+            "no trial after the stop"
+        );
+        assert_eq!(logged_numbers(&out), [0]);
+        assert!(!out.join(study::trial_dir(1)).exists(), "the interrupted trial's folder is removed");
+        assert!(out.join(study::BEST_DIR).join("card.json").is_file(), "trial 0 is the best so far");
+
+        // Resuming runs trials 1 to 3; the log holds each trial once.
+        let job = TuneJob { cancel: Default::default(), ..job };
+        let outcome = tune(&job, &|_| {}).unwrap();
+        assert!(!outcome.cancelled);
+        assert_eq!(outcome.resumed, 1);
+        assert_eq!(outcome.trials.len(), 4);
+        assert_eq!(logged_numbers(&out), [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn a_study_cancelled_before_it_starts_runs_no_trial_and_a_spawned_one_reports_through_its_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = quick_job(&dir.path().join("a"), 3);
+        job.cancel.store(true, Ordering::Relaxed);
+        let outcome = tune(&job, &|_| {}).unwrap();
+        assert!(outcome.cancelled && outcome.trials.is_empty() && outcome.best.is_none());
+
+        let job = TuneJob { out: dir.path().join("b"), cancel: Default::default(), trials: 2, ..job };
+        let handle = spawn(job);
+        let outcome = handle_join(handle);
+        assert_eq!(outcome.0.trials.len(), 2);
+        let finished = outcome.1.iter().filter(|e| matches!(e, TuneEvent::TrialFinished(_))).count();
+        assert_eq!(finished, 2);
+    }
+
+    fn handle_join(handle: TuneHandle) -> (TuneOutcome, Vec<TuneEvent>) {
+        while !handle.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let events: Vec<TuneEvent> = handle.events.try_iter().collect();
+        (handle.join().unwrap(), events)
     }
 }

@@ -59,7 +59,10 @@ fn init_ui(
         panel_folded: false,
         screenshot: PathField::default(),
     });
-    train.open = options.open_train;
+    train.open = options.open_train || options.open_tune;
+    if options.open_tune {
+        train.tab = crate::app::train_panel::TrainTab::Tune;
+    }
     compare.open = options.open_compare;
 }
 
