@@ -241,7 +241,7 @@ pub struct SolveFinished {
 }
 
 /// What the status line shows.
-#[derive(Resource, Debug, Clone, Default)]
+#[derive(Resource, Debug, Clone)]
 pub struct SolveStatus {
     /// The answer the arm shows.
     pub answer: Option<Answer>,
@@ -255,6 +255,23 @@ pub struct SolveStatus {
     accept_from: u64,
     /// The newest ask the arm answers (by a solve or by placing it).
     answered_id: u64,
+}
+
+/// The studio opens with the arm at its home pose and the target at its tip:
+/// placed, so the overlay answers it before anything is solved.
+impl Default for SolveStatus {
+    fn default() -> Self {
+        Self {
+            answer: None,
+            placed: true,
+            requested: 0,
+            started: 0,
+            dropped: 0,
+            finished: 0,
+            accept_from: 0,
+            answered_id: 0,
+        }
+    }
 }
 
 impl SolveStatus {
