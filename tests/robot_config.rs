@@ -426,6 +426,35 @@ fn eval_takes_a_config_robot() {
     assert!(report.is_object());
 }
 
+#[test]
+fn import_torch_takes_the_box_and_the_network_section_from_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch/cycleik-mlp.pth");
+    let weights = weights.to_str().unwrap();
+    let out = dir.path().join("mlp");
+    let out_s = out.to_str().unwrap();
+    let config = nicol();
+    let base =
+        ["import-torch", "--config", &config, "--chain", "right_arm", "--model", "cycleik-mlp", "--weights", weights];
+    // The config's IKNet: nbr_tanh 1, GELU; its Small box.
+    let mut args = base.to_vec();
+    args.extend(["--out", out_s]);
+    ok(ik(&args));
+    let card = read_checkpoint_card(&out).unwrap();
+    let Architecture::CycleIk(c) = &card.architecture else { panic!() };
+    assert_eq!((c.n_tanh, c.hidden_activation()), (1, HiddenActivation::Gelu));
+    let text = serde_json::to_string(&card.io).unwrap();
+    assert!(text.contains("0.85") && text.contains("-0.9"), "{text}");
+    // Options win.
+    let out2 = dir.path().join("mlp2");
+    let mut args = base.to_vec();
+    args.extend(["--out", out2.to_str().unwrap(), "--n-tanh", "2", "--activation", "relu"]);
+    ok(ik(&args));
+    let card = read_checkpoint_card(&out2).unwrap();
+    let Architecture::CycleIk(c) = &card.architecture else { panic!() };
+    assert_eq!((c.n_tanh, c.hidden_activation()), (2, HiddenActivation::Relu));
+}
+
 // ---------------------------------------------------------------------------
 // The parser never panics
 

@@ -335,8 +335,8 @@ impl RobotConfig {
             workspace,
             home: raw.home_js,
             zero_joints,
-            mlp: raw.iknet.map(|n| network_section("IKNet", n, dof)).transpose()?,
-            gan: raw.gan.map(|n| network_section("GAN", n, dof)).transpose()?,
+            mlp: raw.iknet.map(|n| network_section("IKNet", n)).transpose()?,
+            gan: raw.gan.map(|n| network_section("GAN", n)).transpose()?,
             unused,
         })
     }
@@ -500,7 +500,7 @@ fn check_workspace(b: &RawBounds) -> Result<Workspace, String> {
     Ok(Workspace::new(CONFIG_WORKSPACE, min, max))
 }
 
-fn network_section(name: &str, raw: RawNetwork, dof: usize) -> Result<NetworkSection, String> {
+fn network_section(name: &str, raw: RawNetwork) -> Result<NetworkSection, String> {
     let arch = raw.architecture.unwrap_or_default();
     let training = raw.training.unwrap_or_default();
     fn pick<T: PartialEq>(direct: Option<T>, nested: Option<T>, name: &str, key: &str) -> Result<Option<T>, String> {
@@ -553,7 +553,6 @@ fn network_section(name: &str, raw: RawNetwork, dof: usize) -> Result<NetworkSec
     {
         return Err(format!("{name}: training.lr {lr} is not a positive number"));
     }
-    let _ = dof;
     Ok(NetworkSection {
         layers,
         n_tanh,
