@@ -19,7 +19,17 @@ use super::urdf_visuals::VisualPart;
 #[derive(Debug, Clone, PartialEq)]
 pub enum RobotChoice {
     Builtin(String),
-    Urdf { path: PathBuf, base: String, tip: String },
+    Urdf {
+        path: PathBuf,
+        base: String,
+        tip: String,
+    },
+    /// A chain of a CycleIK-style robot config (YAML), its URDF optionally replaced.
+    Config {
+        path: PathBuf,
+        chain: Option<String>,
+        urdf: Option<PathBuf>,
+    },
 }
 
 impl RobotChoice {
@@ -27,6 +37,9 @@ impl RobotChoice {
         match self {
             RobotChoice::Builtin(name) => robots::builtin(name),
             RobotChoice::Urdf { path, base, tip } => robots::from_urdf_file(path, base, tip),
+            RobotChoice::Config { path, chain, urdf } => {
+                robots::RobotConfig::load(path, chain.as_deref())?.robot(urdf.as_deref())
+            }
         }
     }
 
@@ -35,6 +48,13 @@ impl RobotChoice {
             RobotChoice::Builtin(name) => name.clone(),
             RobotChoice::Urdf { path, tip, .. } => {
                 format!("{} ({tip})", path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default())
+            }
+            RobotChoice::Config { path, chain, .. } => {
+                let file = path.file_name().map(|f| f.to_string_lossy()).unwrap_or_default();
+                match chain {
+                    Some(chain) => format!("{file} [{chain}]"),
+                    None => file.into_owned(),
+                }
             }
         }
     }

@@ -96,17 +96,19 @@ fn request_visuals(
         loads.shown = Some(studio.robot.clone());
         loads.requests += 1;
         loads.ready = None;
-        let resolver = MeshResolver { urdf_dir: urdf_dir(&studio.choice), search: search.0.clone() };
+        let resolver = MeshResolver { urdf_dir: urdf_dir(&studio.choice, &studio.robot), search: search.0.clone() };
         loads.slot.submit(loads.requests, VisualRequest { robot: studio.robot.clone(), resolver });
         visuals.report = None;
     }
     loads.slot.launch(Pool::Io, |request: VisualRequest| build_visuals(request));
 }
 
-fn urdf_dir(choice: &RobotChoice) -> Option<PathBuf> {
-    match choice {
-        RobotChoice::Urdf { path, .. } => path.parent().map(PathBuf::from),
-        RobotChoice::Builtin(_) => None,
+fn urdf_dir(choice: &RobotChoice, robot: &Robot) -> Option<PathBuf> {
+    match (choice, &robot.source) {
+        (RobotChoice::Urdf { path, .. }, _) => path.parent().map(PathBuf::from),
+        // A config's URDF, as resolved when it was loaded.
+        (RobotChoice::Config { .. }, ik_studio::robots::RobotSource::Urdf(path)) => path.parent().map(PathBuf::from),
+        _ => None,
     }
 }
 

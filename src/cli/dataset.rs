@@ -40,9 +40,10 @@ enum DatasetAction {
 struct SampleArgs {
     #[command(flatten)]
     robot: RobotArgs,
-    /// Workspace: a name (small, full; see `ik-studio robots`) or a box x0,y0,z0,x1,y1,z1 in metres.
-    #[arg(long, default_value = "full")]
-    workspace: String,
+    /// Workspace: a name (small, full; see `ik-studio robots`) or a box x0,y0,z0,x1,y1,z1 in metres
+    /// (default: full, or the --config's workspace box).
+    #[arg(long)]
+    workspace: Option<String>,
     /// Number of samples (all splits together), 1 to 50000000.
     #[arg(long, required = true, value_parser = bounds::count(1, bounds::MAX_SAMPLES))]
     samples: Option<usize>,
@@ -216,7 +217,10 @@ fn sample(args: &SampleArgs) -> anyhow::Result<()> {
     for warning in &robot.collision.warnings {
         eprintln!("warning: {warning}");
     }
-    let workspace = robot.workspace_or_box(&args.workspace)?;
+    let workspace = match &args.workspace {
+        Some(spec) => robot.workspace_or_box(spec)?,
+        None => robot.default_workspace().clone(),
+    };
     let (count, out) =
         (args.samples.context("--samples is required")?, args.out.as_ref().context("--out is required")?);
     anyhow::ensure!(count > 0, "--samples must be positive");

@@ -69,11 +69,13 @@ pub struct EvalArgs {
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     let dataset = data::read_dataset(&args.data)?;
-    let robot = if args.robot.robot.is_some() || args.robot.urdf.is_some() {
-        args.robot.load()?
+    let (robot, robot_config) = if args.robot.given() {
+        args.robot.load_with_config()?
     } else {
-        robots::builtin(&dataset.meta.robot)
-            .with_context(|| format!("the dataset is for '{}': name it with --urdf/--base/--tip", dataset.meta.robot))?
+        let robot = robots::builtin(&dataset.meta.robot).with_context(|| {
+            format!("the dataset is for '{}': name it with --urdf/--base/--tip or --config", dataset.meta.robot)
+        })?;
+        (robot, None)
     };
     dataset.meta.check_robot(&robot)?;
     let view = dataset.split(args.split);
@@ -103,7 +105,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         reports.push(report);
     }
     if let Some(dir) = &args.plots {
-        let centre = dataset.meta.workspace.as_ref().unwrap_or(robot.default_workspace()).center();
+        // The config's box, else the dataset's, else the robot's.
+        let config_box = robot_config.as_ref().and_then(|c| c.workspace.as_ref());
+        let centre = config_box.or(dataset.meta.workspace.as_ref()).unwrap_or(robot.default_workspace()).center();
         for path in eval::write_plots(&reports, centre, dir)? {
             eprintln!("wrote {}", path.display());
         }

@@ -30,12 +30,14 @@ pub struct ImportTorchArgs {
     /// x0,y0,z0,x1,y1,z1 in metres (default: the robot's largest).
     #[arg(long)]
     workspace: Option<String>,
-    /// CycleIK: layers, counted from the output, that use tanh (default: the compact preset's).
+    /// CycleIK: layers, counted from the output, that use tanh (default: the --config's nbr_tanh
+    /// of its IKNet/GAN section, else the compact preset's).
     #[arg(long)]
     n_tanh: Option<usize>,
-    /// CycleIK: the hidden layers' activation (PyTorch's defaults: LeakyReLU slope 0.01, CELU α = 1).
-    #[arg(long, value_enum, ignore_case = true, default_value_t = HiddenActivation::Gelu)]
-    activation: HiddenActivation,
+    /// CycleIK: the hidden layers' activation (PyTorch's defaults: LeakyReLU slope 0.01, CELU α = 1);
+    /// default: the --config's (IKNet section for cycleik-mlp, GAN for cycleik-gan), else gelu.
+    #[arg(long, value_enum, ignore_case = true)]
+    activation: Option<HiddenActivation>,
     /// The quaternion the network saw in training: `canonical` (normalised, w ≥ 0, as ik-studio's
     /// datasets) or `as-given` (raw recorded values, w may be negative, as ROS reports them).
     #[arg(long, value_enum, default_value_t = QuaternionInput::Canonical)]
@@ -46,7 +48,13 @@ pub struct ImportTorchArgs {
 }
 
 pub fn run(args: &ImportTorchArgs) -> anyhow::Result<()> {
-    let robot = args.robot.load()?;
+    let (robot, config) = args.robot.load_with_config()?;
+    // The config's network section for this model (its layer widths come from the weights).
+    let section = config.as_ref().and_then(|c| match args.model {
+        ModelKind::CycleikMlp => c.mlp.as_ref(),
+        ModelKind::CycleikGan => c.gan.as_ref(),
+        _ => None,
+    });
     let workspace = match &args.workspace {
         Some(spec) => robot.workspace_or_box(spec)?,
         None => robot.default_workspace().clone(),
@@ -56,8 +64,8 @@ pub fn run(args: &ImportTorchArgs) -> anyhow::Result<()> {
         robot_name: &robot.name,
         chain: &robot.chain,
         workspace: &workspace,
-        n_tanh: args.n_tanh,
-        activation: args.activation,
+        n_tanh: args.n_tanh.or(section.and_then(|n| n.n_tanh)),
+        activation: args.activation.or(section.and_then(|n| n.activation)).unwrap_or_default(),
         quaternion: args.quaternion,
         top_level_key: args.key.as_deref(),
     };

@@ -7,11 +7,17 @@ use clap::Args;
 #[derive(Args, Debug, Default)]
 pub struct StudioArgs {
     /// Robot to show first: omx, nicol-right, nicol-left.
-    #[arg(long, default_value = "nicol-right", conflicts_with = "urdf")]
+    #[arg(long, default_value = "nicol-right", conflicts_with_all = ["urdf", "config"])]
     robot: Option<String>,
-    /// Open a URDF instead (with --base and --tip).
-    #[arg(long, requires_all = ["base", "tip"])]
+    /// Open a URDF instead (with --base and --tip; with --config: replaces its robot_urdf).
+    #[arg(long)]
     urdf: Option<PathBuf>,
+    /// Open a chain of a CycleIK-style robot config (YAML): its limits, workspace and home_js.
+    #[arg(long, value_name = "F.yaml", conflicts_with_all = ["base", "tip"])]
+    config: Option<PathBuf>,
+    /// The chain of --config (its top-level key); needed when it has several.
+    #[arg(long, value_name = "KEY", requires = "config")]
+    chain: Option<String>,
     #[arg(long, requires = "urdf")]
     base: Option<String>,
     #[arg(long, requires = "urdf")]
@@ -71,15 +77,23 @@ enum Overlay {
 pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
     use crate::app::nullspace::OverlayMode;
     use crate::app::{RobotChoice, StudioOptions, run};
-    let robot = match (&args.urdf, &args.base, &args.tip, &args.robot) {
-        (Some(path), Some(base), Some(tip), _) => {
+    anyhow::ensure!(args.chain.is_none() || args.config.is_some(), "--chain needs --config F.yaml");
+    let robot = match (&args.config, &args.urdf, &args.base, &args.tip, &args.robot) {
+        (Some(path), urdf, ..) => {
+            RobotChoice::Config { path: path.clone(), chain: args.chain.clone(), urdf: urdf.clone() }
+        }
+        (None, Some(path), Some(base), Some(tip), _) => {
             RobotChoice::Urdf { path: path.clone(), base: base.clone(), tip: tip.clone() }
         }
-        (_, _, _, Some(name)) => RobotChoice::Builtin(name.clone()),
+        (None, Some(_), ..) => anyhow::bail!("--urdf needs --base LINK and --tip LINK (or --config F.yaml)"),
+        (.., Some(name)) => RobotChoice::Builtin(name.clone()),
         _ => RobotChoice::Builtin("nicol-right".into()),
     };
     // Refuse a bad robot, or no display, here, with a one-line error, before a window opens.
     let loaded = robot.load()?;
+    for note in &loaded.notes {
+        eprintln!("note: {note}");
+    }
     check_display()?;
     // A bad target or solver too.
     let target = match &args.target {

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use ik_studio::data;
 use ik_studio::models::{ModelKind, Preset};
+use ik_studio::robots::RobotConfig;
 use ik_studio::train::{self, DeviceChoice, DiversityLoss, TrainConfig, TrainEngine, TrainEvent, TrainJob};
 use ik_studio::tune;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -23,9 +24,10 @@ pub struct TrainArgs {
     /// Network to train.
     #[arg(long, value_enum)]
     model: ModelKind,
-    /// Network size (IKNets: compact only).
-    #[arg(long, value_enum, default_value_t = Preset::Compact)]
-    preset: Preset,
+    /// Network size (IKNets: compact only); default compact, or with --config the network of its
+    /// IKNet (cycleik-mlp) or GAN (cycleik-gan) section. Given, it wins over the config's network.
+    #[arg(long, value_enum)]
+    preset: Option<Preset>,
     /// Dataset file (.ikd) for the same chain.
     #[arg(long)]
     data: PathBuf,
@@ -82,7 +84,7 @@ pub struct TrainArgs {
     #[arg(long, value_parser = bounds::count(2, train::MAX_VARIANCE_ROWS))]
     variance_batch: Option<usize>,
     /// CycleIK: the box positions are normalised over, a workspace name or x0,y0,z0,x1,y1,z1 in
-    /// metres (default: the dataset's workspace).
+    /// metres (default: the --config's workspace box, else the dataset's workspace).
     #[arg(long)]
     workspace: Option<String>,
     /// Training engine: auto (the fused CPU engine for cycleik-mlp/gan on the CPU, burn otherwise),
@@ -164,11 +166,12 @@ struct Summary<'a> {
 }
 
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
-    let robot = args.robot.load()?;
+    let (robot, robot_config) = args.robot.load_with_config()?;
     ik_studio::train::check_trainable(&robot.chain)?;
     let dataset = data::read_dataset(&args.data)?;
     dataset.meta.check_robot(&robot).with_context(|| format!("{} does not fit the robot", args.data.display()))?;
-    let mut config = config_from(args)?;
+    let mut config = config_from(args, robot_config.as_ref(), robot.chain.dof())?;
+    let preset = config.preset;
     if let Some(text) = &args.params {
         config = with_trial_params(config, robot.chain.dof(), text)?;
     }
@@ -213,7 +216,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
                 bar.set_length((epochs * steps_per_epoch) as u64);
                 bar.println(format!(
                     "training {} ({}) — {parameter_count} parameters, {train_samples} train / {val_samples} val samples, {device}",
-                    args.model, args.preset
+                    args.model, preset
                 ));
             }
             TrainEvent::Step { epoch, loss, learning_rate, .. } => {
@@ -256,7 +259,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let summary = Summary {
         out: &args.out,
         model: args.model,
-        preset: args.preset,
+        preset,
         robot: &outcome.card.robot,
         parameter_count: outcome.card.parameter_count,
         summary: &outcome.summary,
@@ -270,14 +273,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let s = &outcome.summary;
     println!(
         "{} ({}) for {}: {} epochs ({:?}), {} restarts, {:.1} s, {:.0} samples/s",
-        args.model,
-        args.preset,
-        outcome.card.robot,
-        s.epochs_run,
-        s.stop,
-        s.restarts,
-        s.wall_seconds,
-        s.samples_per_second
+        args.model, preset, outcome.card.robot, s.epochs_run, s.stop, s.restarts, s.wall_seconds, s.samples_per_second
     );
     if let (Some(best), Some(epoch)) = (s.best, s.best_epoch) {
         println!(
@@ -306,13 +302,22 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
 /// `config` with a tuning trial's values applied (the network they describe included).
 fn with_trial_params(config: TrainConfig, dof: usize, text: &str) -> anyhow::Result<TrainConfig> {
     let params = tune::params_from_json(config.model, text).context("--params")?;
-    let architecture = ik_studio::models::preset_spec(config.model, config.preset, dof)?.architecture;
+    let architecture = match &config.architecture {
+        Some(a) => a.clone(),
+        None => ik_studio::models::preset_spec(config.model, config.preset, dof)?.architecture,
+    };
     let baseline = tune::Baseline { config, architecture };
     Ok(baseline.config_for(&baseline.used(params))?)
 }
 
-fn config_from(args: &TrainArgs) -> anyhow::Result<TrainConfig> {
-    let mut config = TrainConfig::new(args.model, args.preset)?;
+/// The preset's configuration, then the robot config's defaults, then the explicit options.
+fn config_from(args: &TrainArgs, robot_config: Option<&RobotConfig>, dof: usize) -> anyhow::Result<TrainConfig> {
+    let mut config = TrainConfig::new(args.model, args.preset.unwrap_or(Preset::Compact))?;
+    if let Some(robot_config) = robot_config {
+        for note in config.apply_robot_config(robot_config, dof, args.preset.is_some())? {
+            eprintln!("note: {note}");
+        }
+    }
     config.epochs = args.epochs;
     config.seed = args.seed;
     config.device = args.device;

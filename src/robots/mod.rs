@@ -13,6 +13,9 @@ use thiserror::Error;
 use crate::kinematics::{Chain, CollisionModel, KinematicTree, KinematicsError, Table, ToolOffset};
 use crate::visuals::MeshResolver;
 
+pub mod config;
+pub use config::RobotConfig;
+
 /// An axis-aligned box for end-effector positions, in the chain's base frame.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Workspace {
@@ -95,6 +98,9 @@ pub enum RobotError {
     BadToolOffset(String),
     #[error("unknown base link '{base}'; links above '{tip}': {candidates} (or 'world' for the URDF's root)")]
     UnknownBase { base: String, tip: String, candidates: String },
+    /// A robot config (CycleIK YAML) that cannot be used.
+    #[error("robot config {}: {message}", path.display())]
+    Config { path: PathBuf, message: String },
     #[error(transparent)]
     Kinematics(#[from] KinematicsError),
 }
@@ -244,14 +250,17 @@ pub fn zero_home(chain: &Chain) -> Vec<f64> {
 
 impl Robot {
     /// This robot with its tool point at `tool` in the tip link's frame. The
-    /// URDF's reach box follows the tool point; named boxes stay as they are.
+    /// URDF's reach box (`full`) follows the tool point; named boxes (a
+    /// built-in robot's, a config's) stay as they are.
     pub fn with_tool(mut self, tool: Option<ToolOffset>) -> Result<Self, RobotError> {
         if let Some(t) = tool {
             t.validated().map_err(RobotError::BadToolOffset)?;
         }
         self.chain = self.chain.with_tool(tool);
         if matches!(self.source, RobotSource::Urdf(_)) {
-            self.workspaces = vec![reach_box(&self.chain)];
+            for w in self.workspaces.iter_mut().filter(|w| w.name == "full") {
+                *w = reach_box(&self.chain);
+            }
         }
         if let Some(t) = &tool {
             self.summary = format!("{}, tool point {} in {}", self.summary, t.describe(), self.chain.tip);
@@ -282,7 +291,7 @@ impl Robot {
 }
 
 /// Bounding box of the tip over 20,000 random configurations within limits.
-fn reach_box(chain: &Chain) -> Workspace {
+pub(crate) fn reach_box(chain: &Chain) -> Workspace {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let mut min = [f64::INFINITY; 3];
     let mut max = [f64::NEG_INFINITY; 3];

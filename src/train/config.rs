@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::TrainError;
 use crate::models::{Architecture, DeviceChoice, ModelError, ModelKind, Preset, preset_spec};
-use crate::robots::Workspace;
+use crate::robots::{RobotConfig, Workspace};
 
 /// Position term of the CycleIK loss, on positions in metres.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -221,6 +221,114 @@ impl TrainConfig {
             engine: TrainEngine::Auto,
             inject_nan_at_step: None,
         })
+    }
+
+    /// Defaults from a CycleIK robot config: its `IKNet:` section for
+    /// cycleik-mlp, `GAN:` for cycleik-gan (`layers`, `nbr_tanh`, `activation`
+    /// and `noise_vector_size` replace the preset's network, `training.batch_size`
+    /// and `training.lr` its batch and learning rate, unless `keep_preset`; the
+    /// loss weights always), `zero_joints_goal` and the workspace box (the
+    /// normalisation box). Apply explicit options after this. Returns a line
+    /// for each part of the config that this model does not use.
+    pub fn apply_robot_config(
+        &mut self,
+        config: &RobotConfig,
+        dof: usize,
+        keep_preset: bool,
+    ) -> Result<Vec<String>, TrainError> {
+        let mut notes = Vec::new();
+        let (section, name, other) = match self.model {
+            ModelKind::CycleikMlp => (config.mlp.as_ref(), "IKNet", config.gan.as_ref().map(|_| "GAN")),
+            ModelKind::CycleikGan => (config.gan.as_ref(), "GAN", config.mlp.as_ref().map(|_| "IKNet")),
+            model => {
+                let mut unused: Vec<&str> = Vec::new();
+                unused.extend(config.mlp.as_ref().map(|_| "IKNet"));
+                unused.extend(config.gan.as_ref().map(|_| "GAN"));
+                if !config.zero_joints.is_empty() {
+                    unused.push("zero_joints_goal");
+                }
+                if config.workspace.is_some() {
+                    unused.push("workspace (normalises CycleIK inputs only)");
+                }
+                if !unused.is_empty() {
+                    notes.push(format!("config: not used for {model} (CycleIK settings): {}", unused.join(", ")));
+                }
+                return Ok(notes);
+            }
+        };
+        if let Some(other) = other {
+            notes.push(format!("config: the {other} section is not used for {}", self.model));
+        }
+        if !config.zero_joints.is_empty() {
+            self.loss.zero_joints = config.zero_joints.clone();
+        }
+        if let Some(w) = &config.workspace {
+            self.workspace = Some(w.clone());
+        }
+        let Some(net) = section else {
+            notes.push(format!("config: no {name} section: the preset's network and loss weights"));
+            return Ok(notes);
+        };
+        if let Some(w) = net.position_weight {
+            self.loss.position_weight = w;
+        }
+        if let Some(w) = net.orientation_weight {
+            self.loss.rotation_weight = w;
+        }
+        if let Some(w) = net.zero_controller_weight {
+            self.loss.zero_weight = w;
+        }
+        let shapes_network =
+            net.layers.is_some() || net.n_tanh.is_some() || net.activation.is_some() || net.noise_dim.is_some();
+        if keep_preset {
+            if shapes_network || net.batch_size.is_some() || net.learning_rate.is_some() {
+                notes.push(format!(
+                    "config: --preset {} given: the {name} section's network, batch size and learning rate are not used",
+                    self.preset
+                ));
+            }
+            return Ok(notes);
+        }
+        if let Some(b) = net.batch_size {
+            self.batch_size = b;
+        }
+        if let Some(lr) = net.learning_rate {
+            self.learning_rate = lr;
+        }
+        if shapes_network {
+            let Architecture::CycleIk(mut c) = preset_spec(self.model, self.preset, dof)?.architecture else {
+                unreachable!("CycleIK presets are CycleIK networks")
+            };
+            if let Some(layers) = &net.layers {
+                c.hidden = layers.clone();
+            }
+            if let Some(n) = net.n_tanh {
+                c.n_tanh = n;
+            }
+            if let Some(a) = net.activation {
+                // None is GELU (as every preset network).
+                c.activation = (a != crate::models::HiddenActivation::Gelu).then_some(a);
+            }
+            match (net.noise_dim, self.model) {
+                (Some(n), ModelKind::CycleikGan) => c.noise_dim = n,
+                (Some(_), _) => {
+                    notes.push(format!("config: {name}.noise_vector_size is not used (the MLP takes no noise)"))
+                }
+                (None, _) => {}
+            }
+            // More tanh layers than the network has: the config's own mistake.
+            if c.n_tanh == 0 || c.n_tanh > c.hidden.len() + 1 {
+                return Err(TrainError::InvalidConfig(format!(
+                    "config {name}: nbr_tanh {} does not fit {} hidden layers",
+                    c.n_tanh,
+                    c.hidden.len()
+                )));
+            }
+            let architecture = Architecture::CycleIk(c);
+            architecture.validate()?;
+            self.architecture = Some(architecture);
+        }
+        Ok(notes)
     }
 
     pub(crate) fn validate(&self) -> Result<(), TrainError> {
