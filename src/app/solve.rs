@@ -399,11 +399,7 @@ fn reset_on_robot_change(
         status.answer = None;
     }
     loads.slot.clear();
-    loads.queue = ModelKind::ALL
-        .into_iter()
-        .filter_map(|kind| solvers::shipped_checkpoint(&robot.name, kind))
-        .map(|path| (path, None))
-        .collect();
+    loads.queue = solvers::shipped_checkpoints(&robot.name).into_iter().map(|s| (s.path, s.label)).collect();
     loads.loading = 0;
 }
 

@@ -165,10 +165,7 @@ fn run_commands(
             }
             TrainCommand::Start if session.running() => {}
             TrainCommand::Start => {
-                let what = match &form.dataset {
-                    Some(path) => format!("reading {}…", path.display()),
-                    None => format!("sampling {} poses…", form.samples.max(100)),
-                };
+                let what = preparing_status(form.dataset.as_deref(), form.samples);
                 *session = TrainSession { status: what, ..default() };
                 session.prep.submit(1, (form.clone(), (*studio.robot).clone()));
                 session.prep.launch(Pool::Io, |(form, robot)| prepare(&form, robot));
@@ -406,4 +403,12 @@ fn form_fields(ui: &mut egui::Ui, form: &mut TrainForm) {
         }
         ui.end_row();
     });
+}
+
+/// The status while a run's data is read or drawn, before it starts.
+pub(super) fn preparing_status(dataset: Option<&std::path::Path>, samples: usize) -> String {
+    match dataset {
+        Some(path) => format!("reading {}…", path.display()),
+        None => format!("sampling {} poses…", samples.max(100)),
+    }
 }

@@ -29,7 +29,7 @@ use super::flow::StudioSet;
 use super::jobs::{JobSlot, Pool};
 use super::robot::StudioRobot;
 use super::solve::ModelSaved;
-use super::train_panel::{dataset_rows, load_dataset, model_rows};
+use super::train_panel::{dataset_rows, load_dataset, model_rows, preparing_status};
 
 /// What the next study will be.
 #[derive(Resource, Debug, Clone)]
@@ -277,10 +277,7 @@ fn run_commands(
             }
             TuneCommand::Start if session.running() => {}
             TuneCommand::Start => {
-                let what = match &form.dataset {
-                    Some(path) => format!("reading {}…", path.display()),
-                    None => format!("sampling {} poses…", form.samples.max(100)),
-                };
+                let what = preparing_status(form.dataset.as_deref(), form.samples);
                 *session = TuneSession { status: what, total: form.trials, ..default() };
                 session.prep.submit(1, (form.clone(), (*studio.robot).clone()));
                 session.prep.launch(Pool::Io, |(form, robot)| prepare(&form, robot));

@@ -145,10 +145,9 @@ pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
 #[cfg(feature = "viewer")]
 fn studio_solvers(robot: &ik_studio::robots::Robot) -> Vec<String> {
     let mut names = vec!["numeric".to_string(), "ga".to_string()];
-    for kind in ik_studio::models::ModelKind::ALL {
-        if ik_studio::solvers::shipped_checkpoint(&robot.name, kind).is_some() {
-            names.extend([kind.to_string(), format!("{kind}+numeric"), format!("{kind}+ga")]);
-        }
+    for shipped in ik_studio::solvers::shipped_checkpoints(&robot.name) {
+        let (kind, label) = (shipped.kind, shipped.label.map(|l| format!(" ({l})")).unwrap_or_default());
+        names.extend([format!("{kind}{label}"), format!("{kind}+numeric{label}"), format!("{kind}+ga{label}")]);
     }
     names
 }

@@ -17,7 +17,7 @@ use crate::kinematics::{Chain, orientation_error_deg, position_error_mm};
 pub use genetic::{GaConfig, GaReport, GeneticSolver};
 pub use neural::{NeuralGa, NeuralNumeric, NeuralSolver};
 pub use numeric::NumericSolver;
-pub use registry::{SOLVER_NAMES, SolverError, build, build_on, checkpoints_dir, model_family, shipped_checkpoint};
+pub use registry::{SOLVER_NAMES, SolverError, build, build_on, Shipped, checkpoints_dir, model_family, shipped_checkpoint, shipped_checkpoints};
 pub use self_motion::self_motion;
 
 /// Which parts of the target pose count. A 4-DoF arm cannot reach every

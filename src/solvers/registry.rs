@@ -50,6 +50,45 @@ pub fn shipped_checkpoint(robot: &str, model: ModelKind) -> Option<PathBuf> {
     dir.join(crate::models::CARD_FILE).is_file().then_some(dir)
 }
 
+/// A shipped checkpoint: its folder, model and, for a variant, its label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shipped {
+    pub path: PathBuf,
+    pub kind: ModelKind,
+    pub label: Option<String>,
+}
+
+/// Every shipped checkpoint of `robot`: the folder `<model>` is the model's own,
+/// `<model>-<variant>` (e.g. `cycleik-mlp-full`, trained on another workspace)
+/// a variant labelled `<variant>`. Sorted by model, the model's own first;
+/// folders without a card or a model name are skipped.
+pub fn shipped_checkpoints(robot: &str) -> Vec<Shipped> {
+    let Ok(entries) = std::fs::read_dir(checkpoints_dir().join(robot)) else { return Vec::new() };
+    let mut found: Vec<Shipped> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|dir| dir.join(crate::models::CARD_FILE).is_file())
+        .filter_map(|path| {
+            let (kind, label) = shipped_name(path.file_name()?.to_str()?)?;
+            Some(Shipped { path, kind, label })
+        })
+        .collect();
+    found.sort_by_key(|s| (ModelKind::ALL.iter().position(|k| *k == s.kind), s.label.clone()));
+    found
+}
+
+/// The model and variant a checkpoint folder's name gives.
+fn shipped_name(folder: &str) -> Option<(ModelKind, Option<String>)> {
+    ModelKind::ALL.into_iter().find_map(|kind| {
+        let rest = folder.strip_prefix(kind.to_string().as_str())?;
+        match rest.strip_prefix('-') {
+            _ if rest.is_empty() => Some((kind, None)),
+            Some(label) if !label.is_empty() => Some((kind, Some(label.to_string()))),
+            _ => None,
+        }
+    })
+}
+
 /// The solver `name` for `robot`'s chain; models use `checkpoint`, or the shipped one.
 pub fn build(name: &str, robot: &Robot, checkpoint: Option<&Path>) -> Result<Arc<dyn Solver>, SolverError> {
     build_on(name, robot, checkpoint, DeviceChoice::Cpu)
@@ -127,4 +166,27 @@ fn load_model(
         model.set_device(device)?;
     }
     Ok(Arc::new(model))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_folder_names_its_model_and_variant() {
+        assert_eq!(shipped_name("cycleik-mlp"), Some((ModelKind::CycleikMlp, None)));
+        assert_eq!(shipped_name("cycleik-mlp-full"), Some((ModelKind::CycleikMlp, Some("full".into()))));
+        assert_eq!(shipped_name("iknet-original"), Some((ModelKind::IknetOriginal, None)));
+        for other in ["cycleik-mlp-", "cycleik-mlpx", "notes", "cycleik"] {
+            assert_eq!(shipped_name(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn the_shipped_nicol_models_are_found_own_first() {
+        let shipped = shipped_checkpoints("nicol-right");
+        let own: Vec<_> = shipped.iter().filter(|s| s.label.is_none()).map(|s| s.kind).collect();
+        assert!(own.contains(&ModelKind::CycleikMlp) && own.contains(&ModelKind::CycleikGan), "{shipped:?}");
+        assert!(shipped_checkpoints("no-such-robot").is_empty());
+    }
 }

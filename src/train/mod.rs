@@ -21,6 +21,7 @@ pub use events::{
     DatasetIdentity, EpochRecord, LossParts, RestartRecord, StopReason, TrainEvent, TrainHistory, TrainSummary,
     Validation,
 };
+pub(crate) use trainer::panic_message;
 pub use trainer::{EpochControl, TrainHandle, TrainJob, TrainOutcome, spawn, train, train_observed};
 
 use crate::data::DataError;

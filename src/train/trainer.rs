@@ -94,15 +94,17 @@ impl TrainHandle {
         self.thread.is_finished()
     }
     pub fn join(self) -> Result<TrainOutcome, TrainError> {
-        self.thread.join().unwrap_or_else(|panic| {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(TrainError::Panicked(message))
-        })
+        self.thread.join().unwrap_or_else(|panic| Err(TrainError::Panicked(panic_message(panic))))
     }
+}
+
+/// What a thread's panic said, for the error that reports it.
+pub(crate) fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 /// Starts [`train`] on a new thread.

@@ -156,14 +156,7 @@ impl TuneHandle {
     }
 
     pub fn join(self) -> Result<TuneOutcome, TuneError> {
-        self.thread.join().unwrap_or_else(|panic| {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(TuneError::Panicked(message))
-        })
+        self.thread.join().unwrap_or_else(|panic| Err(TuneError::Panicked(crate::train::panic_message(panic))))
     }
 }
 
