@@ -279,4 +279,20 @@ fn a_network_that_takes_quaternions_as_given_sees_the_callers_sign() {
     as_given.card.io.decode_values(&raw, &mut joints);
     let worst = joints.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
     assert!(worst < 1e-4, "the checkpoint's answer differs from the network's by {worst} rad");
+
+    // Through `solve` as a user runs it: the caller's sign reaches the network.
+    let solve = |checkpoint: &str, pose: &[f64]| {
+        let pose = pose.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",");
+        let out = Command::new(env!("CARGO_BIN_EXE_ik-studio"))
+            .args(["solve", "--robot", "nicol-right", "--solver", "cycleik-mlp", "--json", "--checkpoint"])
+            .arg(dir.path().join(checkpoint))
+            .arg(format!("--pose={pose}"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let joints = |json: String| json.split("\"joints\":").nth(1).map(|s| s.split(']').next().unwrap().to_string());
+    assert_ne!(joints(solve("as-given", &plus)), joints(solve("as-given", &minus)), "solve: as given");
+    assert_eq!(joints(solve("canonical", &plus)), joints(solve("canonical", &minus)), "solve: canonical");
 }

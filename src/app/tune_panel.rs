@@ -306,6 +306,8 @@ fn prepare(form: &TuneForm, robot: Robot) -> anyhow::Result<Prepared> {
         epochs: form.epochs.max(1),
         seed: form.seed,
         space: space.clone(),
+        // Checked by the study itself once the data is read or drawn.
+        data: None,
     };
     if let Some(found) = study::read_meta(&form.out)? {
         meta.check_same_study(&found, &form.out)?;

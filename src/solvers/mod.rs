@@ -17,7 +17,10 @@ use crate::kinematics::{Chain, orientation_error_deg, position_error_mm};
 pub use genetic::{GaConfig, GaReport, GeneticSolver};
 pub use neural::{NeuralGa, NeuralNumeric, NeuralSolver};
 pub use numeric::NumericSolver;
-pub use registry::{SOLVER_NAMES, SolverError, build, build_on, Shipped, checkpoints_dir, model_family, shipped_checkpoint, shipped_checkpoints};
+pub use registry::{
+    SOLVER_NAMES, Shipped, SolverError, build, build_on, checkpoints_dir, model_family, shipped_checkpoint,
+    shipped_checkpoints,
+};
 pub use self_motion::self_motion;
 
 /// Which parts of the target pose count. A 4-DoF arm cannot reach every
@@ -83,7 +86,11 @@ pub fn target_from_pose(values: &[f64]) -> Result<Isometry3<f64>, SolverError> {
             "a pose needs 7 finite numbers x,y,z,qx,qy,qz,qw with a non-zero quaternion, got {values:?}"
         ))
     })?;
-    let target = pose.to_isometry();
+    let mut target = pose.to_isometry();
+    // `Pose` makes w ≥ 0; the caller's sign is kept for networks that take it as given.
+    if values[6] < 0.0 {
+        target.rotation = nalgebra::UnitQuaternion::new_unchecked(-target.rotation.into_inner());
+    }
     check_target(&target)?;
     Ok(target)
 }

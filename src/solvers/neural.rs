@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{GeneticSolver, NumericSolver, Solution, SolveRequest, SolveResult, Solver, score};
-use crate::kinematics::{Chain, Pose};
+use crate::kinematics::Chain;
 use crate::models::{LoadedModel, Precision};
+use nalgebra::Isometry3;
 
 /// A network used as a solver: one forward pass (the GAN: `samples` of them in one batch).
 pub struct NeuralSolver {
@@ -31,7 +32,7 @@ impl NeuralSolver {
     /// Every joint configuration the network gives for the request; those with
     /// a non-finite value (from an overflowing input or broken weights) are dropped.
     pub fn configurations(&self, req: &SolveRequest) -> Vec<Vec<f64>> {
-        let pose = Pose::from_isometry(&req.target).to_array();
+        let pose = network_input(&req.target);
         let Ok(joints) = self.model.infer(&pose, req.samples.max(1)) else { return Vec::new() };
         joints.chunks_exact(self.chain.dof()).filter(|q| q.iter().all(|v| v.is_finite())).map(<[f64]>::to_vec).collect()
     }
@@ -131,4 +132,12 @@ impl Solver for NeuralGa {
         result.time = start.elapsed();
         result
     }
+}
+
+/// The target as the network's input `x y z qx qy qz qw`, the quaternion with
+/// the sign the caller gave: the model's card decides whether it is made w ≥ 0
+/// (a network trained on raw recorded quaternions takes them as given).
+fn network_input(target: &Isometry3<f64>) -> [f64; 7] {
+    let (t, q) = (target.translation.vector, target.rotation.coords);
+    [t.x, t.y, t.z, q[0], q[1], q[2], q[3]]
 }

@@ -41,7 +41,8 @@ use crate::data::{DataError, Dataset};
 use crate::models::{ModelError, ModelKind, Preset, cpu_device, read_checkpoint, save_checkpoint};
 use crate::robots::Robot;
 use crate::train::{
-    EpochControl, EpochRecord, StopReason, TrainError, TrainJob, TrainOutcome, read_history, train_observed,
+    DatasetIdentity, EpochControl, EpochRecord, StopReason, TrainError, TrainJob, TrainOutcome, read_history,
+    train_observed,
 };
 
 #[derive(Debug, Error)]
@@ -250,6 +251,7 @@ fn open_study(job: &TuneJob) -> Result<StudyMeta, TuneError> {
         epochs: job.epochs,
         seed: job.seed,
         space: job.space.clone(),
+        data: Some(DatasetIdentity::of(&job.dataset, job.dataset_path.clone())),
     };
     match study::read_meta(&job.out)? {
         Some(found) => {
@@ -342,8 +344,11 @@ impl Study<'_> {
     fn next_trial(&self) -> Option<(usize, TrialParams)> {
         let mut shared = self.shared();
         let number = shared.pending.pop_front()?;
-        let params =
-            if number == 0 { self.baseline.params(&self.space) } else { self.baseline.used(shared.sampler.ask()) };
+        let params = if number == 0 {
+            self.baseline.params(&self.space)
+        } else {
+            self.baseline.used(shared.sampler.ask(number))
+        };
         Some((number, params))
     }
 

@@ -229,6 +229,7 @@ mod tests {
             epochs: 9,
             seed: 1,
             space: SearchSpace::default_for(ModelKind::IknetOriginal),
+            data: None,
         };
         let md = summary_markdown(&meta, &records, &Hyperband::new(9), 3.0);
         assert!(md.contains("**Best: trial 2, 8.500 mm (the preset, trial 0: 12.000 mm)**"), "{md}");

@@ -13,7 +13,7 @@ use super::space::{ParamRange, SearchSpace, TrialParams};
 /// Proposes trials from the results told so far.
 pub struct TpeSampler {
     params: Vec<(String, ParamRange, TpeOptimizer)>,
-    rng: StdRng,
+    seed: u64,
 }
 
 impl TpeSampler {
@@ -29,12 +29,14 @@ impl TpeSampler {
                 Some((name.to_string(), *range, TpeOptimizer::new(tpe::parzen_estimator(), range_in_coordinate)))
             })
             .collect();
-        Self { params, rng: StdRng::seed_from_u64(seed) }
+        Self { params, seed }
     }
 
-    /// The next trial's values, each inside its range and on its grid.
-    pub fn ask(&mut self) -> TrialParams {
-        let rng = &mut self.rng;
+    /// Trial `number`'s values, each inside its range and on its grid. The
+    /// random draws depend only on the seed and the number, so a resumed study
+    /// proposes a redone trial as the first run did (given the same results told).
+    pub fn ask(&mut self, number: usize) -> TrialParams {
+        let rng = &mut StdRng::seed_from_u64(self.seed ^ (number as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         self.params
             .iter_mut()
             .map(|(name, range, optimizer)| {
@@ -100,7 +102,7 @@ mod tests {
             let space = with_steps(&SearchSpace::default_for(model), model);
             let mut sampler = TpeSampler::new(&space, 7);
             for trial in 0..60 {
-                let params = sampler.ask();
+                let params = sampler.ask(trial);
                 assert_eq!(params.len(), space.params.len());
                 for (name, value) in &params {
                     let range = space.params[name];
@@ -125,7 +127,7 @@ mod tests {
         let mut sampler = TpeSampler::new(&space, 3);
         let mut late = Vec::new();
         for trial in 0..60 {
-            let params = sampler.ask();
+            let params = sampler.ask(trial);
             let x = params["dropout"];
             sampler.tell(&params, (x - 0.8).abs());
             if trial >= 40 {
@@ -134,5 +136,18 @@ mod tests {
         }
         let mean = late.iter().sum::<f64>() / late.len() as f64;
         assert!(mean < 0.15, "late proposals are {mean} from the optimum on average");
+    }
+
+    #[test]
+    fn a_fresh_sampler_told_the_same_results_proposes_the_same_trial() {
+        let space = with_steps(&SearchSpace::default_for(ModelKind::IknetOriginal), ModelKind::IknetOriginal);
+        let mut first = TpeSampler::new(&space, 5);
+        let told: Vec<_> = (1..4).map(|n| (first.ask(n), n as f64)).collect();
+        told.iter().for_each(|(p, v)| first.tell(p, *v));
+        // A resumed study: a new sampler, told the finished trials, asked the same number.
+        let mut resumed = TpeSampler::new(&space, 5);
+        told.iter().for_each(|(p, v)| resumed.tell(p, *v));
+        assert_eq!(first.ask(4), resumed.ask(4));
+        assert_ne!(resumed.ask(4), resumed.ask(5));
     }
 }

@@ -18,6 +18,7 @@ use super::TuneError;
 use super::space::{SearchSpace, TrialParams};
 use crate::atomic_file::{read_regular_to_string, write_atomically};
 use crate::models::{ModelKind, Preset};
+use crate::train::DatasetIdentity;
 
 pub const META_FILE: &str = "study.json";
 pub const LOG_FILE: &str = "study.jsonl";
@@ -85,6 +86,10 @@ pub struct StudyMeta {
     pub epochs: usize,
     pub seed: u64,
     pub space: SearchSpace,
+    /// What the trials train on (absent in studies written before it was recorded,
+    /// and while the studio has not read or drawn the data yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DatasetIdentity>,
 }
 
 impl StudyMeta {
@@ -102,8 +107,36 @@ impl StudyMeta {
                 self.robot
             )));
         }
+        let refuse = |what: &str, recorded: String, now: String| {
+            Err(TuneError::ForeignStudy(format!(
+                "{} holds a study with {what} {recorded}, not {now}: its trials would not compare; resume with the same {what} or choose another --out",
+                dir.display()
+            )))
+        };
+        if found.epochs != self.epochs {
+            return refuse("--epochs", found.epochs.to_string(), self.epochs.to_string());
+        }
+        if found.seed != self.seed {
+            return refuse("--seed", found.seed.to_string(), self.seed.to_string());
+        }
+        if let (Some(recorded), Some(now)) = (&found.data, &self.data)
+            && !same_data(recorded, now)
+        {
+            return refuse("dataset", describe_data(recorded), describe_data(now));
+        }
         Ok(())
     }
+}
+
+/// The same samples, wherever the file lies now.
+fn same_data(a: &DatasetIdentity, b: &DatasetIdentity) -> bool {
+    DatasetIdentity { path: None, ..a.clone() } == DatasetIdentity { path: None, ..b.clone() }
+}
+
+fn describe_data(data: &DatasetIdentity) -> String {
+    let place = data.path.as_ref().map(|p| format!("{} ", p.display())).unwrap_or_default();
+    let workspace = data.workspace.as_deref().unwrap_or("?");
+    format!("{place}({} samples of {}, workspace {workspace}, seed {:?})", data.count, data.robot, data.seed)
 }
 
 /// Reads `study.json` of `dir`, if the folder has one. A folder with other
@@ -254,5 +287,47 @@ mod tests {
         std::fs::write(&path, format!("garbage\n{}", &text[..whole])).unwrap();
         let err = StudyLog::open(dir.path()).unwrap_err().to_string();
         assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn a_resume_with_other_epochs_seed_or_data_is_refused_a_moved_file_is_not() {
+        let data = DatasetIdentity {
+            path: Some("d.ikd".into()),
+            robot: "omx".into(),
+            count: 3000,
+            seed: Some(1),
+            workspace: Some("full".into()),
+            source: "sampled".into(),
+            train: 2670,
+            val: 30,
+        };
+        let meta = StudyMeta {
+            model: ModelKind::IknetOriginal,
+            preset: Preset::Compact,
+            robot: "omx".into(),
+            dataset: None,
+            epochs: 4,
+            seed: 1,
+            space: SearchSpace::default_for(ModelKind::IknetOriginal),
+            data: Some(data.clone()),
+        };
+        let dir = Path::new("study");
+        let moved = StudyMeta {
+            data: Some(DatasetIdentity { path: Some("/elsewhere/d.ikd".into()), ..data.clone() }),
+            ..meta.clone()
+        };
+        assert!(meta.check_same_study(&moved, dir).is_ok());
+        assert!(meta.check_same_study(&StudyMeta { data: None, ..meta.clone() }, dir).is_ok(), "an older study.json");
+        for other in [
+            StudyMeta { epochs: 1, ..meta.clone() },
+            StudyMeta { seed: 2, ..meta.clone() },
+            StudyMeta {
+                data: Some(DatasetIdentity { workspace: Some("small".into()), ..data.clone() }),
+                ..meta.clone()
+            },
+        ] {
+            let err = meta.check_same_study(&other, dir).unwrap_err().to_string();
+            assert!(err.contains("choose another --out") && !err.contains('\n'), "{err}");
+        }
     }
 }
