@@ -439,6 +439,11 @@ fn corrupt_or_mismatched_checkpoints_are_refused() {
     let left = robots::builtin("nicol-left").unwrap();
     let err = LoadedModel::load_for(&good, &left.name, &left.chain).unwrap_err();
     assert!(matches!(err, ModelError::ChainMismatch { .. }), "{err}");
+    // The same chain with one limit a hair off (a hand-written config's rounding): the error says which.
+    let mut rounded = robots::builtin("nicol-right").unwrap();
+    rounded.chain.joints[1].limits.upper += 1e-7;
+    let err = LoadedModel::load_for(&good, &rounded.name, &rounded.chain).unwrap_err().to_string();
+    assert!(err.contains("the limits of r_joint2"), "{err}");
 
     // A card whose architecture does not fit the weights.
     let edited = copy("edited");

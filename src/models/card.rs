@@ -45,11 +45,29 @@ impl ChainCard {
                 format!("{} → {}{tool} ({} joints {:?}, digest {})", c.base, c.tip, c.dof, c.joint_names, c.digest)
             };
             return Err(ModelError::ChainMismatch {
-                expected: format!("{robot_name}: {}", what(&other)),
+                expected: format!("{robot_name}: {}; they differ in {}", what(&other), self.difference(&other)),
                 found: what(self),
             });
         }
         Ok(())
+    }
+
+    /// The first thing that tells two chains apart, for a refusal the user can act on.
+    fn difference(&self, other: &ChainCard) -> String {
+        if (&self.base, &self.tip, &self.joint_names) != (&other.base, &other.tip, &other.joint_names) {
+            return "their links or joints".into();
+        }
+        let limits = self.joint_names.iter().zip(self.limits.iter().zip(&other.limits));
+        if let Some((name, (a, b))) = limits.clone().find(|(_, (a, b))| a != b) {
+            return format!(
+                "the limits of {name}: [{}, {}] on the card, [{}, {}] now (limits must match exactly)",
+                a.lower, a.upper, b.lower, b.upper
+            );
+        }
+        if self.tip_offset != other.tip_offset {
+            return "the tip offset".into();
+        }
+        "joint origins, axes or mimic joints (the URDF's geometry)".into()
     }
 }
 
