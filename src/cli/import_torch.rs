@@ -27,11 +27,11 @@ pub struct ImportTorchArgs {
     #[arg(long)]
     out: PathBuf,
     /// CycleIK: the workspace the positions were normalised over, a name or a box
-    /// x0,y0,z0,x1,y1,z1 in metres (default: the robot's largest).
+    /// x0,y0,z0,x1,y1,z1 in metres (default: the --config's box, else the robot's largest).
     #[arg(long)]
     workspace: Option<String>,
     /// CycleIK: layers, counted from the output, that use tanh (default: the --config's nbr_tanh
-    /// of its IKNet/GAN section, else the compact preset's).
+    /// of its IKNet/GAN section, else the compact preset's 3, at most the network's layers).
     #[arg(long)]
     n_tanh: Option<usize>,
     /// CycleIK: the hidden layers' activation (PyTorch's defaults: LeakyReLU slope 0.01, CELU α = 1);

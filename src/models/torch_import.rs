@@ -179,10 +179,11 @@ fn architecture_of(spec: &TorchImport, layers: &[LinearShape]) -> Result<Archite
                 (true, 0) => return Err("no noise inputs beyond the pose: this is an MLP, not a GAN".into()),
                 _ => {}
             }
+            // Not given: the compact preset's count, at most every layer of this network.
             let n_tanh = match spec.n_tanh {
                 Some(n) => n,
                 None => match preset_spec(spec.model, Preset::Compact, dof).map_err(|e| e.to_string())?.architecture {
-                    Architecture::CycleIk(c) => c.n_tanh,
+                    Architecture::CycleIk(c) => c.n_tanh.min(hidden.len() + 1),
                     _ => unreachable!("CycleIK presets are CycleIK networks"),
                 },
             };
