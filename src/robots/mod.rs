@@ -14,7 +14,7 @@ use crate::kinematics::{Chain, CollisionModel, KinematicTree, KinematicsError, T
 use crate::visuals::MeshResolver;
 
 pub mod config;
-pub use config::RobotConfig;
+pub use config::{NetworkSection, RobotConfig};
 
 /// An axis-aligned box for end-effector positions, in the chain's base frame.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::TrainError;
 use crate::models::{Architecture, DeviceChoice, ModelError, ModelKind, Preset, preset_spec};
-use crate::robots::{RobotConfig, Workspace};
+use crate::robots::{NetworkSection, RobotConfig, Workspace};
 
 /// Position term of the CycleIK loss, on positions in metres.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -240,21 +240,7 @@ impl TrainConfig {
         let (section, name, other) = match self.model {
             ModelKind::CycleikMlp => (config.mlp.as_ref(), "IKNet", config.gan.as_ref().map(|_| "GAN")),
             ModelKind::CycleikGan => (config.gan.as_ref(), "GAN", config.mlp.as_ref().map(|_| "IKNet")),
-            model => {
-                let mut unused: Vec<&str> = Vec::new();
-                unused.extend(config.mlp.as_ref().map(|_| "IKNet"));
-                unused.extend(config.gan.as_ref().map(|_| "GAN"));
-                if !config.zero_joints.is_empty() {
-                    unused.push("zero_joints_goal");
-                }
-                if config.workspace.is_some() {
-                    unused.push("workspace (normalises CycleIK inputs only)");
-                }
-                if !unused.is_empty() {
-                    notes.push(format!("config: not used for {model} (CycleIK settings): {}", unused.join(", ")));
-                }
-                return Ok(notes);
-            }
+            model => return Ok(unused_by_iknet_study(config, model)),
         };
         if let Some(other) = other {
             notes.push(format!("config: the {other} section is not used for {}", self.model));
@@ -269,15 +255,9 @@ impl TrainConfig {
             notes.push(format!("config: no {name} section: the preset's network and loss weights"));
             return Ok(notes);
         };
-        if let Some(w) = net.position_weight {
-            self.loss.position_weight = w;
-        }
-        if let Some(w) = net.orientation_weight {
-            self.loss.rotation_weight = w;
-        }
-        if let Some(w) = net.zero_controller_weight {
-            self.loss.zero_weight = w;
-        }
+        self.loss.position_weight = net.position_weight.unwrap_or(self.loss.position_weight);
+        self.loss.rotation_weight = net.orientation_weight.unwrap_or(self.loss.rotation_weight);
+        self.loss.zero_weight = net.zero_controller_weight.unwrap_or(self.loss.zero_weight);
         let shapes_network =
             net.layers.is_some() || net.n_tanh.is_some() || net.activation.is_some() || net.noise_dim.is_some();
         if keep_preset {
@@ -289,46 +269,49 @@ impl TrainConfig {
             }
             return Ok(notes);
         }
-        if let Some(b) = net.batch_size {
-            self.batch_size = b;
-        }
-        if let Some(lr) = net.learning_rate {
-            self.learning_rate = lr;
-        }
+        self.batch_size = net.batch_size.unwrap_or(self.batch_size);
+        self.learning_rate = net.learning_rate.unwrap_or(self.learning_rate);
         if shapes_network {
-            let Architecture::CycleIk(mut c) = preset_spec(self.model, self.preset, dof)?.architecture else {
-                unreachable!("CycleIK presets are CycleIK networks")
-            };
-            if let Some(layers) = &net.layers {
-                c.hidden = layers.clone();
-            }
-            if let Some(n) = net.n_tanh {
-                c.n_tanh = n;
-            }
-            if let Some(a) = net.activation {
-                // None is GELU (as every preset network).
-                c.activation = (a != crate::models::HiddenActivation::Gelu).then_some(a);
-            }
-            match (net.noise_dim, self.model) {
-                (Some(n), ModelKind::CycleikGan) => c.noise_dim = n,
-                (Some(_), _) => {
-                    notes.push(format!("config: {name}.noise_vector_size is not used (the MLP takes no noise)"))
-                }
-                (None, _) => {}
-            }
-            // More tanh layers than the network has: the config's own mistake.
-            if c.n_tanh == 0 || c.n_tanh > c.hidden.len() + 1 {
-                return Err(TrainError::InvalidConfig(format!(
-                    "config {name}: nbr_tanh {} does not fit {} hidden layers",
-                    c.n_tanh,
-                    c.hidden.len()
-                )));
-            }
-            let architecture = Architecture::CycleIk(c);
-            architecture.validate()?;
-            self.architecture = Some(architecture);
+            self.architecture = Some(self.section_network(net, name, dof, &mut notes)?);
         }
         Ok(notes)
+    }
+
+    /// The preset's CycleIK network with what the section sets of it.
+    fn section_network(
+        &self,
+        net: &NetworkSection,
+        name: &str,
+        dof: usize,
+        notes: &mut Vec<String>,
+    ) -> Result<Architecture, TrainError> {
+        let Architecture::CycleIk(mut c) = preset_spec(self.model, self.preset, dof)?.architecture else {
+            unreachable!("CycleIK presets are CycleIK networks")
+        };
+        c.hidden = net.layers.clone().unwrap_or(c.hidden);
+        c.n_tanh = net.n_tanh.unwrap_or(c.n_tanh);
+        if let Some(a) = net.activation {
+            // None is GELU (as every preset network).
+            c.activation = (a != crate::models::HiddenActivation::Gelu).then_some(a);
+        }
+        match (net.noise_dim, self.model) {
+            (Some(n), ModelKind::CycleikGan) => c.noise_dim = n,
+            (Some(_), _) => {
+                notes.push(format!("config: {name}.noise_vector_size is not used (the MLP takes no noise)"))
+            }
+            (None, _) => {}
+        }
+        // More tanh layers than the network has: the config's own mistake.
+        if c.n_tanh == 0 || c.n_tanh > c.hidden.len() + 1 {
+            return Err(TrainError::InvalidConfig(format!(
+                "config {name}: nbr_tanh {} does not fit {} hidden layers",
+                c.n_tanh,
+                c.hidden.len()
+            )));
+        }
+        let architecture = Architecture::CycleIk(c);
+        architecture.validate()?;
+        Ok(architecture)
     }
 
     pub(crate) fn validate(&self) -> Result<(), TrainError> {
@@ -388,4 +371,21 @@ impl TrainConfig {
         let progress = if self.epochs > 1 { epoch.min(self.epochs - 1) as f64 / (self.epochs - 1) as f64 } else { 0.0 };
         self.learning_rate * (1.0 - (1.0 - self.lr_end_factor) * progress)
     }
+}
+
+/// The IKNet-study models take none of a config's CycleIK settings: which ones it had.
+fn unused_by_iknet_study(config: &RobotConfig, model: ModelKind) -> Vec<String> {
+    let mut unused: Vec<&str> = Vec::new();
+    unused.extend(config.mlp.as_ref().map(|_| "IKNet"));
+    unused.extend(config.gan.as_ref().map(|_| "GAN"));
+    if !config.zero_joints.is_empty() {
+        unused.push("zero_joints_goal");
+    }
+    if config.workspace.is_some() {
+        unused.push("workspace (normalises CycleIK inputs only)");
+    }
+    if unused.is_empty() {
+        return Vec::new();
+    }
+    vec![format!("config: not used for {model} (CycleIK settings): {}", unused.join(", "))]
 }
