@@ -62,18 +62,17 @@ impl RobotArgs {
             "--base and --tip go with --urdf"
         );
         let mut config = None;
-        let robot = match (&self.robot, &self.urdf, &self.base, &self.tip) {
-            _ if self.config.is_some() => {
-                let path = self.config.as_deref().expect("checked");
+        let robot = match (&self.config, &self.robot, &self.urdf, &self.base, &self.tip) {
+            (Some(path), ..) => {
                 let chain = RobotConfig::load(path, self.chain.as_deref())?;
                 let robot = chain.robot(self.urdf.as_deref())?;
                 config = Some(chain);
                 robot
             }
-            (Some(name), ..) => robots::builtin(name)?,
-            (None, Some(path), Some(base), Some(tip)) => robots::from_urdf_file(path, base, tip)
+            (None, Some(name), ..) => robots::builtin(name)?,
+            (None, None, Some(path), Some(base), Some(tip)) => robots::from_urdf_file(path, base, tip)
                 .with_context(|| format!("cannot use chain {base} → {tip} of {}", path.display()))?,
-            (None, Some(_), ..) => anyhow::bail!("--urdf needs --base LINK and --tip LINK (or --config F.yaml)"),
+            (None, None, Some(_), ..) => anyhow::bail!("--urdf needs --base LINK and --tip LINK (or --config F.yaml)"),
             _ => anyhow::bail!(
                 "choose a robot: --robot omx|nicol-right|nicol-left, --urdf PATH --base LINK --tip LINK, or --config F.yaml"
             ),
