@@ -173,6 +173,7 @@ pub fn spawn(job: TuneJob) -> TuneHandle {
                 let _ = sender.send(event);
             })
         })
+        // Only the OS refusing a thread (out of resources) fails here, as for `train::spawn`.
         .expect("the OS can start a thread");
     TuneHandle { events, cancel, thread }
 }
