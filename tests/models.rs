@@ -804,3 +804,33 @@ fn a_killed_train_never_leaves_a_broken_checkpoint() {
     }
     assert!(saved_once, "no run lived long enough to save");
 }
+
+#[test]
+fn recalibrated_norms_give_inference_the_statistics_it_runs_with() {
+    use ik_studio::models::IknetImprovedConfig;
+    let device = cpu_device().autodiff();
+    let network = Architecture::IknetImproved(IknetImprovedConfig::new(4).with_width(32).with_blocks(2).with_dropout(0.5))
+        .init(&device);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let values: Vec<f32> = (0..256 * 7).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let input = || Tensor::<2>::from_data(TensorData::new(values.clone(), [256, 7]), &device);
+    // Running statistics learnt in training, with dropout on.
+    for _ in 0..64 {
+        drop(network.forward(input()));
+    }
+    let inference = |network: &ik_studio::models::Network| -> Vec<f32> {
+        let plain = Tensor::<2>::from_data(TensorData::new(values.clone(), [256, 7]), &cpu_device());
+        network.valid().forward(plain).into_data().to_vec().unwrap()
+    };
+    let before = inference(&network);
+    assert!(network.recalibrate_norms((0..64).map(|_| input())), "the Improved IKNet has norms after dropout");
+    let after = inference(&network);
+    // What the network computes with dropout off and this batch's own statistics.
+    let reference: Vec<f32> =
+        network.without_dropout_before_norms().unwrap().forward(input()).into_data().to_vec().unwrap();
+    let distance = |a: &[f32]| a.iter().zip(&reference).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(distance(&after) < 0.02 * distance(&before), "before {} after {}", distance(&before), distance(&after));
+    // Networks without dropout before a norm are left alone.
+    let original = Architecture::IknetOriginal(IknetOriginalConfig::new(4)).init(&device);
+    assert!(!original.recalibrate_norms(std::iter::empty()));
+}

@@ -59,6 +59,8 @@ pub struct StudioArgs {
     #[arg(long, value_delimiter = ',', allow_hyphen_values = true, value_name = "X,Y,Z,QX,QY,QZ,QW")]
     target: Option<Vec<f64>>,
     /// Solver selected at start: numeric, ga, or a shipped model (cycleik-mlp, cycleik-gan+numeric, …).
+    /// Default: the robot's Full-workspace network refined by numeric IK where one is shipped
+    /// (users drag everywhere), else numeric IK.
     #[arg(long)]
     solver: Option<String>,
     /// Write what the studio shows (target, reached pose, state, errors, joints, overlay) as JSON at exit.
@@ -135,7 +137,7 @@ pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
         open_tune: args.tune_window,
         link_frames: args.link_frames,
         target,
-        solver: args.solver.clone(),
+        solver: args.solver.clone().or_else(|| default_solver(&loaded)),
         report_json: args.report_json.clone(),
     })
 }
@@ -150,6 +152,16 @@ fn studio_solvers(robot: &ik_studio::robots::Robot) -> Vec<String> {
         names.extend([format!("{kind}{label}"), format!("{kind}+numeric{label}"), format!("{kind}+ga{label}")]);
     }
     names
+}
+
+/// The solver the studio starts with when none is asked for: the shipped
+/// Full-workspace model with numeric refinement (exact, and trained where users drag).
+#[cfg(feature = "viewer")]
+fn default_solver(robot: &ik_studio::robots::Robot) -> Option<String> {
+    ik_studio::solvers::shipped_checkpoints(&robot.name)
+        .into_iter()
+        .find(|s| s.kind == ik_studio::models::ModelKind::CycleikMlp && s.label.as_deref() == Some("full"))
+        .map(|s| format!("{}+numeric (full)", s.kind))
 }
 
 /// On Linux a window needs an X11 or Wayland display: without one, bevy_winit

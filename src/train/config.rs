@@ -204,7 +204,8 @@ impl TrainConfig {
             epochs: 20,
             batch_size: spec.batch_size,
             learning_rate: spec.learning_rate,
-            lr_end_factor: 0.1,
+            // The IKNets' joint regression keeps gaining to the end of a long decay.
+            lr_end_factor: if model.is_supervised() { 0.01 } else { 0.1 },
             grad_clip_norm: None,
             seed: 0,
             loss: LossConfig::for_model(model),

@@ -425,6 +425,7 @@ impl<'a> Run<'a> {
                 EpochEnd::Cancelled => break StopReason::Cancelled,
                 EpochEnd::Diverged { step, reason } => network = self.roll_back(&mut run, step, reason)?,
                 EpochEnd::Finished(steps) => {
+                    self.recalibrate_norms(&network);
                     let valid = network.valid();
                     let validation = self.validate(&valid)?;
                     if let Some(reason) = self.validation_diverged(&validation, &run) {
@@ -448,6 +449,15 @@ impl<'a> Run<'a> {
             }
         };
         self.finish(run, network, stop)
+    }
+
+    /// Running statistics for inference (see [`Network::recalibrate_norms`]).
+    fn recalibrate_norms(&self, network: &Network) {
+        // Momentum 0.1: after 64 batches the old statistics weigh 0.9^64 ≈ 0.1 %.
+        const BATCHES: usize = 64;
+        let rows: Vec<usize> = (0..self.train.len).collect();
+        let batches = rows.chunks(self.config.batch_size.max(2)).filter(|c| c.len() >= 2).take(BATCHES);
+        network.recalibrate_norms(batches.map(|chunk| self.train.gather(chunk, &self.device).input));
     }
 
     fn steps_per_epoch(&self) -> usize {
