@@ -14,7 +14,7 @@ mod card;
 mod checkpoint;
 mod cycleik;
 mod error;
-mod fast;
+pub(crate) mod fast;
 mod iknet;
 mod io;
 mod kind;

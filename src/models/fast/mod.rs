@@ -7,9 +7,10 @@
 //!   weights (see `pack`): 64 outputs in eight accumulators per pass over the
 //!   inputs (narrower panels: several accumulator sets taking turns), so the
 //!   weights stream through once, in order, and the FMA latency stays hidden.
-//! * From [`GEMM_MIN_ROWS`] rows on, `matrixmultiply::sgemm` (weights
-//!   unpacked to row-major f32 into a reused buffer, a pass that costs a few
-//!   percent of the product); int8 runs one row at a time at any batch size.
+//! * From [`GEMM_MIN_ROWS`] rows on, one [`matmul`] per layer: the `gemm`
+//!   crate's AVX-512 or AVX2/FMA kernels, chosen at run time by CPU features,
+//!   over a row-major copy of the f32 weights (f16 weights are widened into a
+//!   reused buffer first); int8 runs one row at a time at any batch size.
 //! * Bias, residual and activation are fused into one pass; GELU and tanh use
 //!   rational approximations (error ≤ 5e-7) that vectorise, where libm's
 //!   calls cost as much as the products.
@@ -21,6 +22,7 @@
 
 mod from_burn;
 mod kernels;
+pub(crate) mod matmul;
 mod pack;
 
 use std::cell::RefCell;
@@ -28,6 +30,7 @@ use std::cell::RefCell;
 use serde::{Deserialize, Serialize};
 
 use super::architecture::Network;
+use matmul::{Threading, View, matmul};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activation {
@@ -119,7 +122,8 @@ impl<W> DenseLayer<W> {
 /// A layer's weights as the kernels read them (see `pack`).
 #[derive(Debug, Clone)]
 enum Weights {
-    F32(Vec<f32>),
+    /// Panel-packed for one row, and row-major for batches.
+    F32 { packed: Vec<f32>, row_major: Vec<f32> },
     /// IEEE half-precision bit patterns.
     F16(Vec<u16>),
     Int8(Quantized),
@@ -222,13 +226,13 @@ impl FastMlp {
         self.layers.last().map_or(0, |l| l.outputs)
     }
 
-    /// Bytes of weights, biases and scales as stored.
+    /// Bytes of weights (the f32 batch copy not counted: the model's size), biases and scales.
     pub fn weight_bytes(&self) -> usize {
         self.layers
             .iter()
             .map(|l| {
                 let weights = match &l.weights {
-                    Weights::F32(w) => w.len() * 4,
+                    Weights::F32 { packed, .. } => packed.len() * 4,
                     Weights::F16(w) => w.len() * 2,
                     Weights::Int8(q) => q.values.len() + (q.scales.len() + q.column_sums.len()) * 4,
                 };
@@ -279,7 +283,9 @@ const GEMM_MIN_ROWS: usize = 8;
 impl Dense {
     fn new(layer: &DenseLayer, precision: Precision) -> Self {
         layer.with_weights(match precision {
-            Precision::F32 => Weights::F32(pack::pack(&layer.weights, layer.outputs)),
+            Precision::F32 => {
+                Weights::F32 { packed: pack::pack(&layer.weights, layer.outputs), row_major: layer.weights.clone() }
+            }
             Precision::F16 => {
                 let bits: Vec<u16> = layer.weights.iter().map(|&v| half::f16::from_f32(v).to_bits()).collect();
                 Weights::F16(pack::pack(&bits, layer.outputs))
@@ -297,7 +303,10 @@ impl Dense {
     /// The weights as row-major f32 `[inputs, outputs]` in `out`.
     fn widen_row_major(&self, out: &mut Vec<f32>) {
         match &self.weights {
-            Weights::F32(w) => pack::unpack_into(w, self.outputs, out, |v| v),
+            Weights::F32 { row_major, .. } => {
+                out.clear();
+                out.extend_from_slice(row_major);
+            }
             Weights::F16(w) => pack::unpack_into(w, self.outputs, out, |b| half::f16::from_bits(b).to_f32()),
             Weights::Int8(q) => {
                 out.clear();
@@ -315,44 +324,25 @@ impl Dense {
     fn forward(&self, x: &[f32], rows: usize, y: &mut [f32], kept: Option<&[f32]>, work: &mut Work) {
         if rows == 1 {
             match &self.weights {
-                Weights::F32(w) => kernels::gemv_f32(x, w, y),
+                Weights::F32 { packed, .. } => kernels::gemv_f32(x, packed, y),
                 Weights::F16(w) => kernels::gemv_f16(x, w, y),
                 Weights::Int8(q) => q.gemv(x, y, work),
             }
             return kernels::finish(y, &self.bias, kept, self.activation);
         }
-        // sgemm packs its operands itself: it reads the weights row-major.
-        self.widen_row_major(&mut work.widened);
-        self.sgemm(x, &work.widened, rows, y);
+        let w = match &self.weights {
+            Weights::F32 { row_major, .. } => row_major.as_slice(),
+            _ => {
+                self.widen_row_major(&mut work.widened);
+                work.widened.as_slice()
+            }
+        };
+        let (x, w) = (View::row_major(x, rows, self.inputs), View::row_major(w, self.inputs, self.outputs));
+        // One thread: inference runs inside the caller's parallelism (a rayon task per query batch).
+        matmul(y, x, w, 1, Threading::SplitRows);
         for (r, row) in y.chunks_exact_mut(self.outputs).enumerate() {
             let kept_row = kept.map(|k| &k[r * self.outputs..(r + 1) * self.outputs]);
             kernels::finish(row, &self.bias, kept_row, self.activation);
-        }
-    }
-
-    /// `y = x · w`, row-major everywhere (row stride = columns, column stride = 1).
-    fn sgemm(&self, x: &[f32], w: &[f32], rows: usize, y: &mut [f32]) {
-        assert!(
-            x.len() >= rows * self.inputs && w.len() >= self.inputs * self.outputs && y.len() >= rows * self.outputs
-        );
-        // SAFETY: the assert above: the slices hold rows×inputs, inputs×outputs and rows×outputs values.
-        unsafe {
-            matrixmultiply::sgemm(
-                rows,
-                self.inputs,
-                self.outputs,
-                1.0,
-                x.as_ptr(),
-                self.inputs as isize,
-                1,
-                w.as_ptr(),
-                self.outputs as isize,
-                1,
-                0.0,
-                y.as_mut_ptr(),
-                self.outputs as isize,
-                1,
-            );
         }
     }
 }

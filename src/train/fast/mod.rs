@@ -41,7 +41,7 @@ use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
 pub use batch::BatchBuffers;
-pub use dense::Threading;
+pub use crate::models::fast::matmul::Threading;
 pub use fk_grad::ChainGrad;
 
 use activation::Act;
