@@ -11,6 +11,7 @@ pub mod capture;
 mod convert;
 pub mod evaluate_panel;
 mod file_field;
+mod ghost_meshes;
 pub mod flow;
 pub mod jobs;
 pub mod nullspace;
@@ -55,6 +56,9 @@ pub struct StudioOptions {
     pub overlay: Option<(nullspace::OverlayMode, usize)>,
     /// Refine every GAN sample of the overlay with a few LM steps.
     pub refine_ghosts: bool,
+    /// How the ghosts are drawn (`None`: arms, or skeletons on a software renderer), and the solid arm's opacity.
+    pub ghost_style: Option<nullspace::GhostStyle>,
+    pub arm_opacity: f32,
     /// Open the Train and/or Compare windows at start.
     pub open_train: bool,
     pub open_compare: bool,
@@ -80,6 +84,8 @@ impl Default for StudioOptions {
             sweep_target: false,
             overlay: None,
             refine_ghosts: false,
+            ghost_style: None,
+            arm_opacity: 1.0,
             open_train: false,
             open_compare: false,
             open_tune: false,
@@ -143,6 +149,7 @@ impl Plugin for CorePlugins {
             SolvePlugin,
             side_by_side::SideBySidePlugin,
             nullspace::NullspacePlugin,
+            ghost_meshes::GhostMeshPlugin,
             train_panel::TrainPanelPlugin,
             tune_panel::TunePanelPlugin,
             evaluate_panel::EvaluatePlugin,

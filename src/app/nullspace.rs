@@ -48,6 +48,26 @@ impl OverlayMode {
     }
 }
 
+/// How ghost arms are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GhostStyle {
+    /// Translucent copies of the arm's links (see `ghost_meshes`).
+    Meshes,
+    /// Skeletons: joint origins joined by lines.
+    Lines,
+    Both,
+}
+
+impl GhostStyle {
+    pub fn meshes(self) -> bool {
+        matches!(self, Self::Meshes | Self::Both)
+    }
+
+    pub fn lines(self) -> bool {
+        matches!(self, Self::Lines | Self::Both)
+    }
+}
+
 /// Most ghosts the overlay draws.
 pub const MAX_GHOSTS: usize = 500;
 
@@ -63,6 +83,9 @@ pub struct NullspaceSettings {
     pub refine: bool,
     /// Move the arm back and forth along the ghosts.
     pub animate: bool,
+    pub style: GhostStyle,
+    /// Scales the ghosts' automatic opacity (fainter as there are more).
+    pub ghost_opacity: f32,
     /// Ghost line width, pixels.
     pub line_width: f32,
     /// Ghosts drawn in front of the solid arm and the environment.
@@ -77,6 +100,8 @@ impl Default for NullspaceSettings {
             sweep_dim: 0,
             refine: false,
             animate: false,
+            style: GhostStyle::Meshes,
+            ghost_opacity: 1.0,
             line_width: 3.0,
             in_front: true,
         }
@@ -190,6 +215,9 @@ fn apply_startup_overlay(options: Option<Res<super::StudioOptions>>, mut setting
         (settings.mode, settings.count) = (mode, count);
     }
     settings.refine = options.refine_ghosts;
+    if let Some(style) = options.ghost_style {
+        settings.style = style;
+    }
 }
 
 /// One overlay at a time, for the target the arm answers; the newest inputs win.
@@ -385,7 +413,9 @@ fn draw_ghosts(
     let alpha = (8.0 / (ghosts.ghosts.len() as f32).sqrt()).clamp(0.35, 0.9);
     for ghost in &ghosts.ghosts {
         let world: Vec<Vec3> = ghost.points.iter().map(|p| to_world.transform_point3(*p)).collect();
-        gizmos.linestrip(world.iter().copied(), error_color(ghost.position_error_mm, alpha));
+        if settings.style.lines() {
+            gizmos.linestrip(world.iter().copied(), error_color(ghost.position_error_mm, alpha));
+        }
         let n = world.len();
         for (i, color) in [(n / 2, ELBOW_COLOR), (n.saturating_sub(3), WRIST_COLOR)] {
             if let Some(p) = world.get(i) {

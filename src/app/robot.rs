@@ -121,6 +121,8 @@ pub struct LinkVisual {
     pub link: usize,
     /// Moved by the chain (or carrying it): the arm, not the environment.
     pub on_arm: bool,
+    /// Moved by the chain's joints: what a ghost arm copies.
+    pub moved: bool,
 }
 
 /// The root of the spawned robot model.
@@ -253,24 +255,29 @@ pub fn apply_arm(mut requests: MessageReader<SetArm>, studio: Res<StudioRobot>, 
     }
 }
 
-/// Links moved by the chain, and those carrying its first joint: the arm.
-fn arm_links(studio: &StudioRobot) -> Vec<bool> {
+/// Per link: whether the chain's joints move it.
+fn moved_links(studio: &StudioRobot) -> Vec<bool> {
     let tree = &studio.robot.tree;
-    let chain_joints: Vec<usize> = studio.chain_to_tree.clone();
-    let mut on_arm = vec![false; tree.links.len()];
-    for (l, flag) in on_arm.iter_mut().enumerate() {
-        // Walk to the root: a chain joint on the way means the chain moves this link.
-        let mut link = l;
-        while let Some(j) = tree.links[link].parent_joint {
-            if chain_joints.contains(&j) {
-                *flag = true;
-                break;
+    (0..tree.links.len())
+        .map(|l| {
+            // Walk to the root: a chain joint on the way means the chain moves this link.
+            let mut link = l;
+            while let Some(j) = tree.links[link].parent_joint {
+                if studio.chain_to_tree.contains(&j) {
+                    return true;
+                }
+                link = tree.joints[j].parent_link;
             }
-            link = tree.joints[j].parent_link;
-        }
-    }
-    // The links carrying the first chain joint (shoulder, torso, base) belong to the arm too.
-    if let Some(&first) = chain_joints.first() {
+            false
+        })
+        .collect()
+}
+
+/// Links moved by the chain, and those carrying its first joint (shoulder, torso, base): the arm.
+fn arm_links(studio: &StudioRobot, moved: &[bool]) -> Vec<bool> {
+    let tree = &studio.robot.tree;
+    let mut on_arm = moved.to_vec();
+    if let Some(&first) = studio.chain_to_tree.first() {
         let mut link = tree.joints[first].parent_link;
         on_arm[link] = true;
         while let Some(j) = tree.links[link].parent_joint {
@@ -298,10 +305,11 @@ pub(super) fn spawn_robot_model(
     for entity in &old {
         commands.entity(entity).despawn();
     }
-    let on_arm = arm_links(&studio);
+    let moved = moved_links(&studio);
+    let on_arm = arm_links(&studio, &moved);
     let model = commands.spawn((RobotModel, Transform::default(), Visibility::default(), ChildOf(*frame))).id();
-    for (link, arm) in on_arm.into_iter().enumerate() {
-        commands.spawn((LinkVisual { link, on_arm: arm }, Transform::default(), Visibility::default(), ChildOf(model)));
+    for (link, (on_arm, moved)) in on_arm.into_iter().zip(moved).enumerate() {
+        commands.spawn((LinkVisual { link, on_arm, moved }, Transform::default(), Visibility::default(), ChildOf(model)));
     }
 }
 

@@ -18,6 +18,7 @@ impl Plugin for ScenePlugin {
             .add_systems(PreStartup, spawn_stage)
             .add_systems(Startup, |options: Res<super::StudioOptions>, mut scene: ResMut<SceneOptions>| {
                 scene.link_frames = options.link_frames;
+                scene.arm_opacity = options.arm_opacity;
             })
             .add_systems(Update, (draw_floor, draw_link_frames).in_set(StudioSet::Gizmos))
             .add_systems(bevy_egui::EguiPrimaryContextPass, draw_link_names);

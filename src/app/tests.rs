@@ -9,7 +9,9 @@ use bevy::prelude::*;
 use ik_studio::solvers::Solution;
 use nalgebra::{Isometry3, Translation3};
 
-use super::nullspace::{Ghosts, NullspaceSettings, OverlayMode, overlay_settled};
+use super::ghost_meshes::GhostPart;
+use super::nullspace::{GhostStyle, Ghosts, NullspaceSettings, OverlayMode, overlay_settled};
+use super::urdf_visuals::VisualPart;
 use super::robot::{ArmState, LinkVisual, RobotChoice, RobotLoads, SelectRobot, SetArm, StudioRobot};
 use super::script::ReportParams;
 use super::side_by_side::SideBySide;
@@ -630,4 +632,57 @@ fn stop_ends_a_study_start_resumes_it_and_bad_input_is_a_status_line() {
     run_until(&mut app, "the refusal", |app| !tune_session(app).running());
     let status = tune_session(&app).status.clone();
     assert!(status.starts_with("cannot start") && status.contains("holds a study of iknet-original"), "{status}");
+}
+
+/// The visible ghost copies' transforms, in the robot frame.
+fn visible_ghost_parts(app: &mut App) -> Vec<Transform> {
+    let mut parts = app.world_mut().query_filtered::<(&Transform, &Visibility), With<GhostPart>>();
+    parts.iter(app.world()).filter(|(_, v)| **v != Visibility::Hidden).map(|(t, _)| *t).collect()
+}
+
+#[test]
+fn ghost_arms_are_copies_of_the_moving_links_placed_by_forward_kinematics() {
+    let mut app = headless("nicol-right");
+    place_arm(&mut app, &NICOL_Q);
+    run_until(&mut app, "the arm's meshes", |app| {
+        app.world_mut().query_filtered::<(), With<VisualPart>>().iter(app.world()).count() > 0
+    });
+    {
+        let mut settings = app.world_mut().resource_mut::<NullspaceSettings>();
+        (settings.mode, settings.count, settings.style) = (OverlayMode::SelfMotion, 12, GhostStyle::Meshes);
+    }
+    settle(&mut app);
+    app.update();
+    // What a ghost copies: every drawn part of the links the chain moves, in its link's frame.
+    let mut links = app.world_mut().query::<(&LinkVisual, &Children)>();
+    let mut parts = app.world_mut().query_filtered::<&Transform, With<VisualPart>>();
+    let mut templates: Vec<(usize, Transform)> = Vec::new();
+    for (link, children) in links.iter(app.world()).filter(|(l, _)| l.moved) {
+        templates.extend(children.iter().filter_map(|c| parts.get(app.world(), c).ok()).map(|t| (link.link, *t)));
+    }
+    assert!(templates.len() >= 8, "NICOL's arm has a part per moving link at least: {}", templates.len());
+    let studio = robot(&app);
+    let ghosts = app.world().resource::<Ghosts>().clone();
+    assert!(ghosts.ghosts.len() > 1);
+    let drawn = visible_ghost_parts(&mut app);
+    assert_eq!(drawn.len(), ghosts.ghosts.len() * templates.len(), "one copy of each moving part per ghost");
+    for ghost in &ghosts.ghosts {
+        let poses = studio.robot.tree.link_poses(&studio.tree_values(&ghost.joints)).unwrap();
+        for (link, local) in &templates {
+            let want = super::convert::to_transform(&poses[*link]) * *local;
+            let nearest = drawn.iter().map(|t| t.translation.distance(want.translation)).fold(f32::MAX, f32::min);
+            assert!(nearest < 1e-5, "link {link} of a ghost is not drawn where FK puts it ({nearest} m)");
+        }
+    }
+    // Skeletons only, or the overlay off: no copies drawn.
+    app.world_mut().resource_mut::<NullspaceSettings>().style = GhostStyle::Lines;
+    app.update();
+    assert!(visible_ghost_parts(&mut app).is_empty());
+    {
+        let mut settings = app.world_mut().resource_mut::<NullspaceSettings>();
+        (settings.style, settings.mode) = (GhostStyle::Both, OverlayMode::Off);
+    }
+    settle(&mut app);
+    app.update();
+    assert!(visible_ghost_parts(&mut app).is_empty());
 }

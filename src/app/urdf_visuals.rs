@@ -62,7 +62,7 @@ struct BuiltPart {
 
 /// The decoding job (newest robot wins) and its finished answer, waiting to be attached.
 #[derive(Resource, Default)]
-struct VisualLoads {
+pub(super) struct VisualLoads {
     slot: JobSlot<VisualRequest, BuiltVisuals>,
     requests: u64,
     shown: Option<Arc<Robot>>,
@@ -133,7 +133,7 @@ fn collect_visuals(studio: Res<StudioRobot>, mut loads: ResMut<VisualLoads>, mut
 }
 
 /// The decoded parts become children of their link entities.
-fn attach_visuals(
+pub(super) fn attach_visuals(
     mut commands: Commands,
     studio: Res<StudioRobot>,
     mut loads: ResMut<VisualLoads>,

@@ -43,6 +43,13 @@ pub struct StudioArgs {
     /// Refine every GAN sample of the overlay with a few Levenberg–Marquardt steps.
     #[arg(long)]
     refine_ghosts: bool,
+    /// How ghost arms are drawn: translucent copies of the arm's links, skeleton lines, or both
+    /// (default: arms; skeletons on a software renderer such as llvmpipe, where arms are slow).
+    #[arg(long, value_enum)]
+    ghost_style: Option<GhostStyleArg>,
+    /// Opacity of the solid arm, 0.05 to 1 (default 1; lower it to see the ghosts through it).
+    #[arg(long, value_parser = super::bounds::number(0.05, 1.0, false))]
+    arm_opacity: Option<f64>,
     /// Open the Train window at start.
     #[arg(long)]
     train_window: bool,
@@ -69,6 +76,13 @@ pub struct StudioArgs {
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum GhostStyleArg {
+    Arms,
+    Skeletons,
+    Both,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
 enum Overlay {
     GanSamples,
     GanSweep,
@@ -77,7 +91,7 @@ enum Overlay {
 
 #[cfg(feature = "viewer")]
 pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
-    use crate::app::nullspace::OverlayMode;
+    use crate::app::nullspace::{GhostStyle, OverlayMode};
     use crate::app::{RobotChoice, StudioOptions, run};
     anyhow::ensure!(args.chain.is_none() || args.config.is_some(), "--chain needs --config F.yaml");
     let robot = match (&args.config, &args.urdf, &args.base, &args.tip, &args.robot) {
@@ -132,6 +146,12 @@ pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
             (mode, args.ghosts)
         }),
         refine_ghosts: args.refine_ghosts,
+        ghost_style: args.ghost_style.map(|style| match style {
+            GhostStyleArg::Arms => GhostStyle::Meshes,
+            GhostStyleArg::Skeletons => GhostStyle::Lines,
+            GhostStyleArg::Both => GhostStyle::Both,
+        }),
+        arm_opacity: args.arm_opacity.unwrap_or(1.0) as f32,
         open_train: args.train_window,
         open_compare: args.compare_window,
         open_tune: args.tune_window,

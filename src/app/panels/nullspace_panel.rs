@@ -7,8 +7,9 @@ use bevy_egui::egui;
 use ik_studio::models::LoadedModel;
 
 use crate::app::nullspace::{
-    ELBOW_COLOR, Ghosts, MAX_GHOSTS, NullspaceSettings, OverlayMode, WRIST_COLOR, error_color,
+    ELBOW_COLOR, GhostStyle, Ghosts, MAX_GHOSTS, NullspaceSettings, OverlayMode, WRIST_COLOR, error_color,
 };
+use crate::app::ghost_meshes::SoftwareRenderer;
 use crate::app::scene::SceneOptions;
 use crate::app::target::Target;
 
@@ -18,6 +19,7 @@ pub struct NullspacePanel<'w> {
     scene: ResMut<'w, SceneOptions>,
     ghosts: Res<'w, Ghosts>,
     target: Res<'w, Target>,
+    software: Res<'w, SoftwareRenderer>,
 }
 
 fn color32(c: Color) -> egui::Color32 {
@@ -58,9 +60,24 @@ impl NullspacePanel<'_> {
         }
         ui.checkbox(&mut s.animate, "animate the arm along the ghosts");
         ui.horizontal(|ui| {
-            ui.add(egui::Slider::new(&mut s.line_width, 1.0..=8.0).text("line px"));
-            ui.checkbox(&mut s.in_front, "in front");
+            ui.label("draw as");
+            ui.selectable_value(&mut s.style, GhostStyle::Meshes, "arms");
+            ui.selectable_value(&mut s.style, GhostStyle::Lines, "skeletons");
+            ui.selectable_value(&mut s.style, GhostStyle::Both, "both");
         });
+        if let Some(adapter) = &self.software.0 {
+            ui.small(format!("software renderer ({adapter}): each ghost arm costs tens of ms a frame; skeletons are fast"));
+        }
+        if s.style.meshes() {
+            ui.add(egui::Slider::new(&mut s.ghost_opacity, 0.2..=4.0).logarithmic(true).text("ghost opacity ×"))
+                .on_hover_text("ghosts get fainter as there are more of them; this scales that");
+        }
+        if s.style.lines() {
+            ui.horizontal(|ui| {
+                ui.add(egui::Slider::new(&mut s.line_width, 1.0..=8.0).text("line px"));
+                ui.checkbox(&mut s.in_front, "in front");
+            });
+        }
         if s != *self.settings {
             *self.settings = s;
         }
@@ -110,9 +127,10 @@ impl NullspacePanel<'_> {
         if self.settings.mode == OverlayMode::Off {
             return;
         }
+        let mark = if self.settings.style.meshes() { "■" } else { "—" };
         ui.horizontal_wrapped(|ui| {
             for (mm, label) in [(0.0, "0 mm"), (10.0, "10 mm"), (20.0, "≥ 20 mm")] {
-                ui.colored_label(color32(error_color(mm, 1.0)), format!("— {label}"));
+                ui.colored_label(color32(error_color(mm, 1.0)), format!("{mark} {label}"));
             }
             ui.colored_label(color32(ELBOW_COLOR), "• elbow");
             ui.colored_label(color32(WRIST_COLOR), "• wrist");
