@@ -1,5 +1,9 @@
 //! Scripted runs: save a screenshot, sweep the target around a circle (a
-//! continuous drag), report frame times, and quit after N frames.
+//! continuous drag), switch robots in turn, report frame times and the main
+//! thread's update times (the app's own work, without rendering), and quit
+//! after N frames.
+
+use std::time::{Duration, Instant};
 
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, save_to_disk};
@@ -7,6 +11,7 @@ use nalgebra::{Isometry3, Translation3};
 
 use super::StudioOptions;
 use super::flow::StudioSet;
+use super::robot::{RobotChoice, SelectRobot, StudioRobot};
 use super::target::{SetTarget, Target, TargetOrigin};
 use super::urdf_visuals::RobotVisuals;
 
@@ -18,6 +23,17 @@ pub struct TakeScreenshot(pub std::path::PathBuf);
 #[derive(Resource, Default)]
 pub struct FrameTimes(pub Vec<f32>);
 
+/// The main schedule's time of each frame (`First` to `Last`): what the app's
+/// systems cost, rendering aside (it runs on its own thread).
+#[derive(Resource, Default)]
+struct UpdateTimes {
+    started: Option<Instant>,
+    times: Vec<Duration>,
+}
+
+/// Frames between robot switches of `--cycle-robots`.
+const CYCLE_FRAMES: u32 = 40;
+
 /// Where the target circle starts (set on the first animated frame).
 #[derive(Resource, Default)]
 struct SweepOrigin(Option<Isometry3<f64>>);
@@ -27,10 +43,17 @@ pub struct CapturePlugin;
 impl Plugin for CapturePlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<FrameTimes>()
+            .init_resource::<UpdateTimes>()
             .add_message::<TakeScreenshot>()
             .add_systems(Update, take_screenshots)
             .init_resource::<SweepOrigin>()
-            .add_systems(Update, sweep_target.in_set(StudioSet::Input))
+            .add_systems(Update, (sweep_target, cycle_robots).in_set(StudioSet::Input))
+            .add_systems(First, |mut u: ResMut<UpdateTimes>| u.started = Some(Instant::now()))
+            .add_systems(Last, |mut u: ResMut<UpdateTimes>| {
+                if let Some(start) = u.started.take() {
+                    u.times.push(start.elapsed());
+                }
+            })
             .add_systems(Update, record_and_finish.after(StudioSet::Gizmos));
     }
 }
@@ -58,6 +81,37 @@ fn sweep_target(
     moves.write(SetTarget { pose, origin: TargetOrigin::Sweep });
 }
 
+/// With `--cycle-robots`, the next built-in robot every [`CYCLE_FRAMES`] frames
+/// (a benchmark of loading off the main thread).
+fn cycle_robots(
+    options: Res<StudioOptions>,
+    studio: Res<StudioRobot>,
+    mut frame: Local<u32>,
+    mut select: MessageWriter<SelectRobot>,
+) {
+    if !options.cycle_robots {
+        return;
+    }
+    *frame += 1;
+    if !frame.is_multiple_of(CYCLE_FRAMES) {
+        return;
+    }
+    let names = ik_studio::robots::builtin_names();
+    let at = names.iter().position(|n| *n == studio.robot.name).map_or(0, |i| (i + 1) % names.len());
+    select.write(SelectRobot(RobotChoice::Builtin(names[at].to_string())));
+}
+
+/// Median, p99 and max of `times` in milliseconds, after the first 30 (start-up, shader compilation).
+fn statistics(times: impl Iterator<Item = f64>) -> Option<String> {
+    let mut times: Vec<f64> = times.skip(30).collect();
+    if times.is_empty() {
+        return None;
+    }
+    times.sort_by(f64::total_cmp);
+    let at = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize] * 1000.0;
+    Some(format!("median {:.2} ms  p99 {:.2} ms  max {:.2} ms", at(0.5), at(0.99), at(1.0)))
+}
+
 fn record_and_finish(
     mut commands: Commands,
     options: Res<StudioOptions>,
@@ -65,13 +119,16 @@ fn record_and_finish(
     time: Res<Time<Real>>,
     visuals: Res<RobotVisuals>,
     mut frames: ResMut<FrameTimes>,
+    updates: Res<UpdateTimes>,
     mut exit: MessageWriter<AppExit>,
+    mut counting: Local<bool>,
 ) {
-    // Frames count once the robot's meshes are on stage, so that a scripted
-    // screenshot never catches them still decoding.
-    if visuals.loading() {
+    // Frames count once the first robot's meshes are on stage, so that a
+    // scripted screenshot never catches them still decoding.
+    if !*counting && visuals.loading() {
         return;
     }
+    *counting = true;
     frames.0.push(time.delta_secs());
     let n = frames.0.len() as u32;
     let Some(last) = options.exit_after_frames else { return };
@@ -81,18 +138,12 @@ fn record_and_finish(
         commands.spawn(Screenshot::primary_window()).observe(save_to_disk(path.clone()));
     }
     if n >= last {
-        // Skip the first frames (start-up, shader compilation).
-        let mut times: Vec<f32> = frames.0.iter().skip(30).copied().collect();
-        if !times.is_empty() {
-            times.sort_by(f32::total_cmp);
-            let at = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize] * 1000.0;
-            println!(
-                "frames {}  frame time median {:.2} ms  p99 {:.2} ms  max {:.2} ms",
-                times.len(),
-                at(0.5),
-                at(0.99),
-                at(1.0)
-            );
+        if let Some(frame) = statistics(frames.0.iter().map(|&t| t as f64)) {
+            println!("frames {}  frame time {frame}", frames.0.len().saturating_sub(30));
+        }
+        let skipped = updates.times.len().saturating_sub(frames.0.len());
+        if let Some(update) = statistics(updates.times.iter().skip(skipped).map(Duration::as_secs_f64)) {
+            println!("main-thread update (the app's systems, rendering aside) {update}");
         }
         exit.write(AppExit::Success);
     }

@@ -52,6 +52,8 @@ pub struct StudioOptions {
     pub ui_scale: f32,
     /// Move the target around a small circle every frame (demo / frame-time benchmark).
     pub sweep_target: bool,
+    /// Switch to the next built-in robot every 40 frames (frame-time benchmark of loading).
+    pub cycle_robots: bool,
     /// Nullspace overlay shown from the start, with this many ghosts.
     pub overlay: Option<(nullspace::OverlayMode, usize)>,
     /// Refine every GAN sample of the overlay with a few LM steps.
@@ -82,6 +84,7 @@ impl Default for StudioOptions {
             exit_after_frames: None,
             ui_scale: 1.0,
             sweep_target: false,
+            cycle_robots: false,
             overlay: None,
             refine_ghosts: false,
             ghost_style: None,

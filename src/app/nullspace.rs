@@ -221,6 +221,8 @@ fn apply_startup_overlay(options: Option<Res<super::StudioOptions>>, mut setting
 }
 
 /// One overlay at a time, for the target the arm answers; the newest inputs win.
+/// While a drag keeps newer solves pending, that is the target of the answer
+/// shown, so ghosts follow the arm instead of waiting for the drag to stop.
 #[allow(clippy::too_many_arguments)]
 fn launch_overlay(
     settings: Res<NullspaceSettings>,
@@ -232,13 +234,14 @@ fn launch_overlay(
     choice: Res<SolverChoice>,
     mut overlay: ResMut<OverlaySlot>,
 ) {
-    // Wait for the solve of the current target to land: ghosts never show an older one.
-    if !status.answers(&target.pose) || arm.q.len() != studio.robot.chain.dof() || !overlay.slot.is_idle() {
+    // Ghosts answer the same target as the arm: never an older one.
+    let Some(answered) = status.answered_target(&target.pose) else { return };
+    if arm.q.len() != studio.robot.chain.dof() || !overlay.slot.is_idle() {
         return;
     }
     let key = OverlayKey {
         robot: studio.robot.name.clone(),
-        target: target.pose,
+        target: answered,
         q: arm.q.clone(),
         mode: settings.mode,
         count: settings.count.clamp(1, MAX_GHOSTS),

@@ -287,6 +287,16 @@ impl SolveStatus {
         let settled = self.answered_id >= self.requested;
         settled && (self.placed || self.answer.as_ref().is_some_and(|a| a.target == *target))
     }
+
+    /// The target the arm's configuration answers: `current` once its solve
+    /// has landed, else (while newer asks are pending, as in a drag) the target
+    /// of the answer shown; `None` while a placed arm waits for its first solve.
+    pub fn answered_target(&self, current: &Isometry3<f64>) -> Option<Isometry3<f64>> {
+        if self.answers(current) {
+            return Some(*current);
+        }
+        self.answer.as_ref().filter(|_| !self.placed).map(|a| a.target)
+    }
 }
 
 /// A solve state as the user sees it: RViz colours (green valid, red invalid).

@@ -686,3 +686,34 @@ fn ghost_arms_are_copies_of_the_moving_links_placed_by_forward_kinematics() {
     app.update();
     assert!(visible_ghost_parts(&mut app).is_empty());
 }
+
+#[test]
+fn ghosts_follow_a_continuous_drag_for_the_pose_the_arm_answers() {
+    let mut app = headless("nicol-right");
+    place_arm(&mut app, &NICOL_Q);
+    {
+        let mut settings = app.world_mut().resource_mut::<NullspaceSettings>();
+        (settings.mode, settings.count) = (OverlayMode::SelfMotion, 20);
+    }
+    settle(&mut app);
+    let chain = robot(&app).robot.chain.clone();
+    let mut last = app.world().resource::<Ghosts>().target().copied();
+    let mut updates = 0;
+    // A new target every frame, as a drag sends them: solves never settle on the newest one.
+    for frame in 0..400 {
+        let mut q = NICOL_Q.to_vec();
+        q[0] += 0.0005 * frame as f64;
+        set_target(&mut app, chain.fk_unchecked(&q), TargetOrigin::Drag);
+        app.update();
+        std::thread::sleep(Duration::from_millis(1));
+        let ghosts = app.world().resource::<Ghosts>();
+        if ghosts.target().copied() != last {
+            last = ghosts.target().copied();
+            updates += 1;
+            // Each set answers its own target (the arm's), not a newer one.
+            let mean = ghosts.mean_error_mm().unwrap();
+            assert!(mean < 1.0, "mean error {mean} mm against the target the ghosts were computed for");
+        }
+    }
+    assert!(updates >= 3, "the ghosts followed the drag {updates} times in 400 frames");
+}

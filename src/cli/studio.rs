@@ -34,6 +34,9 @@ pub struct StudioArgs {
     /// Sweep the target around a small circle every frame (demo and frame-time benchmark).
     #[arg(long)]
     sweep_target: bool,
+    /// Switch to the next built-in robot every 40 frames (frame-time benchmark of loading).
+    #[arg(long)]
+    cycle_robots: bool,
     /// Start with a nullspace overlay (needs the viewer build).
     #[arg(long, value_enum)]
     overlay: Option<Overlay>,
@@ -137,6 +140,7 @@ pub fn run(args: &StudioArgs) -> anyhow::Result<()> {
         exit_after_frames: args.exit_after_frames,
         ui_scale: if args.presentation { 1.6 } else { 1.0 },
         sweep_target: args.sweep_target,
+        cycle_robots: args.cycle_robots,
         overlay: args.overlay.map(|o| {
             let mode = match o {
                 Overlay::GanSamples => OverlayMode::GanSamples,

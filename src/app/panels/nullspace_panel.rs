@@ -100,7 +100,7 @@ impl NullspacePanel<'_> {
         let shown = self.ghosts.ghosts.len();
         let mut line = format!("{shown} of {} ghosts", self.ghosts.asked.max(shown));
         if self.ghosts.target().is_some_and(|t| *t != self.target.pose) {
-            line += " (previous target: updating once the solve lands)";
+            line += " (for the pose the arm answers; following the target)";
         }
         if let Some(mean) = self.ghosts.mean_error_mm() {
             line += &format!(", mean error {mean:.2} mm");
