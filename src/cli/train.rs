@@ -68,6 +68,11 @@ pub struct TrainArgs {
     position_weight: Option<f64>,
     #[arg(long, value_parser = bounds::non_negative())]
     rotation_weight: Option<f64>,
+    /// Weight of the zero controller (mean of q² over --zero-joints, radians), 0 to 1000000 (default 2,
+    /// the paper's; with this project's position weight of 40 on metres a few hundredths already
+    /// choose the solution within the nullspace).
+    #[arg(long, value_parser = bounds::non_negative())]
+    zero_weight: Option<f64>,
     /// GAN only: weight of the variance loss that spreads solutions over the nullspace, 0 to 1000000.
     #[arg(long, value_parser = bounds::non_negative())]
     variance_weight: Option<f64>,
@@ -346,7 +351,7 @@ fn config_from(args: &TrainArgs, robot_config: Option<&RobotConfig>, dof: usize)
         anyhow::ensure!(!args.model.is_supervised(), "--zero-joints applies to cycleik-mlp and cycleik-gan only");
         config.loss.zero_joints = args.zero_joints.clone();
     }
-    let weights = [args.position_weight, args.rotation_weight, args.variance_weight];
+    let weights = [args.position_weight, args.rotation_weight, args.zero_weight, args.variance_weight];
     anyhow::ensure!(
         !args.model.is_supervised() || weights.iter().all(Option::is_none),
         "loss weights apply to cycleik-mlp and cycleik-gan only"
@@ -357,6 +362,9 @@ fn config_from(args: &TrainArgs, robot_config: Option<&RobotConfig>, dof: usize)
     }
     if let Some(w) = args.rotation_weight {
         config.loss.rotation_weight = w;
+    }
+    if let Some(w) = args.zero_weight {
+        config.loss.zero_weight = w;
     }
     if let Some(w) = args.variance_weight {
         anyhow::ensure!(args.model == ModelKind::CycleikGan, "--variance-weight applies to cycleik-gan only");
