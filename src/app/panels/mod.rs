@@ -157,6 +157,8 @@ fn draw_panels(
         .max_size(max_width)
         .show(&mut root, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
+                // Sliders narrow with the panel, so their labels stay inside it (presentation mode's large text).
+                ui.spacing_mut().slider_width = (ui.available_width() * 0.3).clamp(48.0, 140.0);
                 ui.horizontal(|ui| {
                     ui.heading("ik-studio");
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {

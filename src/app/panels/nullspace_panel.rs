@@ -59,7 +59,7 @@ impl NullspacePanel<'_> {
             ui.add(egui::Slider::new(&mut s.sweep_dim, 0..=dims - 1).text("noise dimension"));
         }
         ui.checkbox(&mut s.animate, "animate the arm along the ghosts");
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label("draw as");
             ui.selectable_value(&mut s.style, GhostStyle::Meshes, "arms");
             ui.selectable_value(&mut s.style, GhostStyle::Lines, "skeletons");
@@ -73,7 +73,7 @@ impl NullspacePanel<'_> {
                 .on_hover_text("ghosts get fainter as there are more of them; this scales that");
         }
         if s.style.lines() {
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 ui.add(egui::Slider::new(&mut s.line_width, 1.0..=8.0).text("line px"));
                 ui.checkbox(&mut s.in_front, "in front");
             });

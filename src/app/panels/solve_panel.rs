@@ -56,14 +56,14 @@ impl SolvePanel<'_> {
         for e in &self.loads.errors {
             ui.colored_label(egui::Color32::from_rgb(235, 180, 40), e);
         }
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label("goal");
             ui.selectable_value(&mut self.goal.mask, GoalMask::Full, "pose");
             ui.selectable_value(&mut self.goal.mask, GoalMask::Position, "position");
             ui.selectable_value(&mut self.goal.mask, GoalMask::PositionAnd([false, true, false]), "position + pitch");
         });
         let mut budget_ms = self.goal.budget.as_secs_f64() * 1000.0;
-        if ui.add(egui::Slider::new(&mut budget_ms, 1.0..=500.0).logarithmic(true).text("time budget (ms)")).changed() {
+        if ui.add(egui::Slider::new(&mut budget_ms, 1.0..=500.0).logarithmic(true).text("budget (ms)")).changed() {
             self.goal.budget = std::time::Duration::from_secs_f64(budget_ms / 1000.0);
         }
         self.status_line(ui);
