@@ -117,7 +117,7 @@ fn copy_arm_parts(
         .collect();
     templates.sort_by_key(|t| t.link);
     for entity in pool.entities.drain(..) {
-        commands.entity(entity).despawn();
+        commands.entity(entity).try_despawn();
     }
     pool.parts = templates;
 }
@@ -143,7 +143,6 @@ fn place_ghost_meshes(
     let count = if shown { ghosts.ghosts.len() } else { 0 };
     let opacity = ghost_opacity(count, settings.ghost_opacity);
     ensure_materials(pool, opacity, &mut materials);
-    let per_ghost = pool.parts.len();
     let mut placed = 0;
     for ghost in ghosts.ghosts.iter().take(count) {
         let Ok(poses) = studio.robot.tree.link_poses(&studio.tree_values(&ghost.joints)) else { continue };
@@ -158,7 +157,7 @@ fn place_ghost_meshes(
                     }
                     *v = Visibility::Inherited;
                 }
-                // Spawned this frame (not yet queryable) or beyond the pool: a new copy.
+                // Beyond the pool (or its entity gone): a new copy.
                 None => {
                     let entity = commands
                         .spawn((
@@ -174,10 +173,7 @@ fn place_ghost_meshes(
                         ))
                         .id();
                     match pool.entities.get_mut(placed) {
-                        Some(slot) => {
-                            commands.entity(*slot).despawn();
-                            *slot = entity;
-                        }
+                        Some(slot) => *slot = entity,
                         None => pool.entities.push(entity),
                     }
                 }
@@ -185,7 +181,6 @@ fn place_ghost_meshes(
             placed += 1;
         }
     }
-    debug_assert!(placed <= count * per_ghost);
     for &entity in &pool.entities[placed..] {
         if let Ok((_, _, mut v)) = drawn.get_mut(entity) {
             *v = Visibility::Hidden;
