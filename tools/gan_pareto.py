@@ -34,23 +34,32 @@ def main():
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     points = [point(p) for p in args.points]
-    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=110)
-    for family, marker in (("paper", "s"), ("hinge", "o")):
-        chosen = sorted((p for p in points if p[0] == family), key=lambda p: p[3])
-        if not chosen:
-            continue
-        ax.plot([p[3] for p in chosen], [p[2] for p in chosen], marker=marker, label=f"{family} loss")
-        for _, label, mm, rad in chosen:
-            ax.annotate(label, (rad, mm), textcoords="offset points", xytext=(5, 4), fontsize=8)
-    ax.axhspan(0, 3, color="green", alpha=0.08, label="target: ≤ 3 mm, ≥ 0.1 rad")
-    ax.axvline(0.1, color="green", alpha=0.4, linestyle="--")
-    ax.set_xlabel("spread: mean per-joint std of 500 samples (rad)")
-    ax.set_ylabel("mean position error of all 500 samples (mm)")
-    ax.set_title("CycleIK GAN, NICOL right arm (Small workspace test split)")
-    ax.set_ylim(bottom=0)
-    ax.set_xlim(left=0)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    # The whole range, and a zoom on the region of the target where the hinge runs cluster.
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), dpi=110)
+    for ax, zoom in zip(axes, (False, True)):
+        for family, marker in (("paper", "s"), ("hinge", "o")):
+            chosen = sorted((p for p in points if p[0] == family), key=lambda p: p[3])
+            if not chosen:
+                continue
+            ax.plot([p[3] for p in chosen], [p[2] for p in chosen], marker=marker, linestyle="none",
+                     label=f"{family} loss")
+            for _, label, mm, rad in chosen:
+                if not zoom or (0.06 <= rad <= 0.14 and mm <= 4.5):
+                    ax.annotate(label, (rad, mm), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        ax.axhspan(0, 3, color="green", alpha=0.08, label="target: ≤ 3 mm, ≥ 0.1 rad")
+        ax.axvline(0.1, color="green", alpha=0.4, linestyle="--")
+        ax.set_xlabel("spread: mean per-joint std of 500 samples (rad)")
+        ax.set_ylabel("mean position error of all 500 samples (mm)")
+        ax.grid(alpha=0.3)
+        if zoom:
+            ax.set_xlim(0.06, 0.14)
+            ax.set_ylim(2.0, 4.5)
+            ax.set_title("zoom: the hinge runs near the target", fontsize=10)
+        else:
+            ax.set_ylim(bottom=0)
+            ax.set_xlim(left=0)
+            ax.set_title("CycleIK GAN, NICOL right arm (Small workspace test split)", fontsize=10)
+            ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(args.out)
 

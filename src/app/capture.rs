@@ -48,13 +48,10 @@ impl Plugin for CapturePlugin {
             .add_systems(Update, take_screenshots)
             .init_resource::<SweepOrigin>()
             .add_systems(Update, (sweep_target, cycle_robots).in_set(StudioSet::Input))
-            .add_systems(First, |mut u: ResMut<UpdateTimes>| u.started = Some(Instant::now()))
-            .add_systems(Last, |mut u: ResMut<UpdateTimes>| {
-                if let Some(start) = u.started.take() {
-                    u.times.push(start.elapsed());
-                }
-            })
-            .add_systems(Update, record_and_finish.after(StudioSet::Gizmos));
+            // Times are kept for scripted runs only: an open-ended session would grow them forever.
+            .add_systems(First, start_update.run_if(scripted))
+            .add_systems(Last, end_update.run_if(scripted))
+            .add_systems(Update, record_and_finish.after(StudioSet::Gizmos).run_if(scripted));
     }
 }
 
@@ -79,6 +76,20 @@ fn sweep_target(
     let offset = nalgebra::Vector3::new(0.0, phase.cos() - 1.0, phase.sin()) * 0.05;
     let pose = Isometry3::from_parts(Translation3::from(start.translation.vector + offset), start.rotation);
     moves.write(SetTarget { pose, origin: TargetOrigin::Sweep });
+}
+
+fn scripted(options: Res<StudioOptions>) -> bool {
+    options.exit_after_frames.is_some()
+}
+
+fn start_update(mut updates: ResMut<UpdateTimes>) {
+    updates.started = Some(Instant::now());
+}
+
+fn end_update(mut updates: ResMut<UpdateTimes>) {
+    if let Some(start) = updates.started.take() {
+        updates.times.push(start.elapsed());
+    }
 }
 
 /// With `--cycle-robots`, the next built-in robot every [`CYCLE_FRAMES`] frames
