@@ -67,7 +67,7 @@ fn init_ui(
 }
 
 /// Keys: F1 help, P presentation mode, Tab fold the panel, R random reachable
-/// pose, Home home pose, F frame the arm, V home view, F12 screenshot.
+/// pose, Home reset (home pose and home view), F frame the arm, V home view, F12 screenshot.
 fn shortcuts(
     keys: Res<ButtonInput<KeyCode>>,
     mut ui: ResMut<UiState>,
@@ -98,6 +98,7 @@ fn shortcuts(
     }
     if keys.just_pressed(KeyCode::Home) {
         actions.write(robot_panel::ArmAction::Home);
+        views.write(FrameView::Home);
     }
 }
 
@@ -113,7 +114,7 @@ const SHORTCUTS: &[(&str, &str)] = &[
     ("F", "frame the arm beside the panel"),
     ("V", "home view (and frame the arm)"),
     ("R", "random reachable pose"),
-    ("Home", "home pose"),
+    ("Home", "reset: home pose and home view"),
     ("Tab", "fold / unfold the side panel"),
     ("P", "presentation mode (large UI, narrower panel)"),
     ("F12", "screenshot (ik-studio-<time>.png in the working folder)"),
